@@ -1,0 +1,18 @@
+"""Experiment settings and the providers that supply them."""
+
+from .providers import ENV_PREFIX, ConfigProvider, ConfigSnapshot, EnvConfig, StaticConfig, env_values
+from .settings import DEFAULTS, MODES, PARSERS, SEED_STRATEGIES, Settings
+
+__all__ = [
+    "DEFAULTS",
+    "ENV_PREFIX",
+    "MODES",
+    "PARSERS",
+    "SEED_STRATEGIES",
+    "ConfigProvider",
+    "ConfigSnapshot",
+    "EnvConfig",
+    "Settings",
+    "StaticConfig",
+    "env_values",
+]

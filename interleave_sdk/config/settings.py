@@ -1,0 +1,139 @@
+"""Validated, frozen experiment settings and the parsers that build them from raw strings.
+
+Providers (static, environment, SSM) all hand raw key/value pairs to :meth:`Settings.from_mapping`,
+so every source is validated by the same rules and reports errors the same way: key, value and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from ..errors import InvalidConfigValue
+
+Mode = Literal["A", "B", "INTERLEAVE"]
+SeedStrategy = Literal["user", "request"]
+
+MODES: tuple[str, ...] = ("A", "B", "INTERLEAVE")
+SEED_STRATEGIES: tuple[str, ...] = ("user", "request")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def parse_mode(value: object) -> str:
+    """Mode is case-insensitive on input and upper-case once parsed."""
+    if isinstance(value, str) and value.strip().upper() in MODES:
+        return value.strip().upper()
+    raise InvalidConfigValue("mode", value, "one of A, B, INTERLEAVE")
+
+
+def parse_rate(value: object) -> float:
+    """A share of traffic: a finite number in [0, 1]; strings are accepted because SSM stores text."""
+    expected = "a number between 0 and 1"
+    if isinstance(value, bool):
+        raise InvalidConfigValue("sampling_rate", value, expected)
+    try:
+        rate = float(cast(Any, value))
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigValue("sampling_rate", value, expected) from exc
+    if not 0.0 <= rate <= 1.0:  # also rejects NaN
+        raise InvalidConfigValue("sampling_rate", value, expected)
+    return rate
+
+
+def parse_bool(key: str) -> Callable[[object], bool]:
+    def parse(value: object) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise InvalidConfigValue(key, value, "a boolean: true/false/1/0")
+
+    return parse
+
+
+def parse_method(value: object) -> str:
+    from ..interleaving.api import available_methods  # late: the registry imports nothing of ours
+
+    names = available_methods()
+    if isinstance(value, str) and value.strip() in names:
+        return value.strip()
+    raise InvalidConfigValue("interleave_method", value, "one of " + ", ".join(names))
+
+
+def parse_seed_strategy(value: object) -> str:
+    if isinstance(value, str) and value.strip().lower() in SEED_STRATEGIES:
+        return value.strip().lower()
+    raise InvalidConfigValue("seed_strategy", value, "one of user, request")
+
+
+def parse_timeout_ms(value: object) -> float:
+    expected = "a positive number of milliseconds"
+    if isinstance(value, bool):
+        raise InvalidConfigValue("timeout_ms", value, expected)
+    try:
+        ms = float(cast(Any, value))
+    except (TypeError, ValueError) as exc:
+        raise InvalidConfigValue("timeout_ms", value, expected) from exc
+    if not 0.0 < ms < float("inf"):
+        raise InvalidConfigValue("timeout_ms", value, expected)
+    return ms
+
+
+#: key -> parser. The order is the documentation order.
+PARSERS: dict[str, Callable[[object], Any]] = {
+    "mode": parse_mode,
+    "sampling_rate": parse_rate,
+    "parallel_enabled": parse_bool("parallel_enabled"),
+    "interleave_method": parse_method,
+    "seed_strategy": parse_seed_strategy,
+    "timeout_ms": parse_timeout_ms,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The switches that steer one request.
+
+    The defaults are the safe ones: ``mode="A"`` serves the baseline to everybody, so a missing
+    configuration never starts an experiment by accident.
+    """
+
+    mode: str = "A"
+    sampling_rate: float = 1.0
+    parallel_enabled: bool = True
+    interleave_method: str = "team_draft_v1"
+    seed_strategy: str = "request"
+    timeout_ms: float = 300.0
+
+    def __post_init__(self) -> None:
+        # Validate even when built directly, so a Settings object is always a valid one.
+        for key, parse in PARSERS.items():
+            object.__setattr__(self, key, parse(getattr(self, key)))
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object], *, strict: bool = False) -> Settings:
+        """Build settings from raw values; missing keys take defaults.
+
+        With ``strict`` an unknown key is an error (catches typos in code); providers reading a
+        shared namespace such as an SSM path pass ``strict=False`` and ignore foreign keys.
+        """
+        unknown = sorted(set(raw) - set(PARSERS))
+        if strict and unknown:
+            raise InvalidConfigValue(unknown[0], raw[unknown[0]], "a known key: " + ", ".join(PARSERS))
+        values = {key: PARSERS[key](raw[key]) for key in PARSERS if key in raw}
+        return cls(**values)
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+DEFAULTS = Settings()

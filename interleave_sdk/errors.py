@@ -1,0 +1,67 @@
+"""The SDK's error tree, drawn in one place.
+
+Every error the SDK raises derives from :class:`InterleaveError`, so a caller can catch the SDK's
+failures without catching its own. The decorator never lets these escape into a handler: it logs
+them and serves the baseline (fail-open). They surface directly only from explicit API calls
+(building a config, calling :func:`interleave_sdk.interleave`, the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class InterleaveError(Exception):
+    """Root of every error raised by interleave-sdk."""
+
+
+class ConfigError(InterleaveError):
+    """The experiment configuration could not be obtained or is not valid."""
+
+
+class InvalidConfigValue(ConfigError, ValueError):
+    """One configuration value failed validation; carries the key, the value and what was expected."""
+
+    def __init__(self, key: str, value: object, expected: str) -> None:
+        self.key = key
+        self.value = value
+        self.expected = expected
+        super().__init__(f"invalid config value for {key!r}: {value!r} (expected {expected})")
+
+
+class ConfigUnavailable(ConfigError):
+    """The configuration source could not be reached (network, throttling, permissions)."""
+
+
+class UnknownMethodError(InterleaveError, KeyError):
+    """An interleaving method name that is not in the registry; lists the valid names."""
+
+    def __init__(self, name: str, valid: Iterable[str]) -> None:
+        self.name = name
+        self.valid = sorted(valid)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown interleaving method {self.name!r}; valid methods: {', '.join(self.valid)}"
+
+
+class RankerOutputError(InterleaveError, ValueError):
+    """A ranker returned something that cannot be interleaved (not a frame, no ids, duplicates)."""
+
+    def __init__(self, arm: str, problem: str) -> None:
+        self.arm = arm
+        self.problem = problem
+        super().__init__(f"ranker {arm!r} {problem}")
+
+
+class ArmTimeout(InterleaveError, TimeoutError):
+    """A non-baseline arm did not finish within the request's deadline."""
+
+    def __init__(self, arm: str, timeout_ms: float) -> None:
+        self.arm = arm
+        self.timeout_ms = timeout_ms
+        super().__init__(f"ranker {arm!r} did not finish within the {timeout_ms:g} ms deadline")
+
+
+class PoolSaturated(InterleaveError, RuntimeError):
+    """Every worker thread is still busy with late work, so this request is not interleaved."""

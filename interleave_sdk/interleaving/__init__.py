@@ -1,0 +1,5 @@
+"""Interleaving methods; :mod:`.api` is the only way in."""
+
+from .api import Interleaving, Method, available_methods, get_method, interleave, register
+
+__all__ = ["Interleaving", "Method", "available_methods", "get_method", "interleave", "register"]

@@ -1,0 +1,51 @@
+"""Team Draft interleaving (Radlinski, Kurup & Joachims, CIKM 2008), generalised to n teams.
+
+Like picking sides for a game: the team with fewer picks so far drafts next (a seeded coin decides
+between tied teams), and a team always drafts its highest-ranked item not already placed. An item
+both arms rank appears once, credited to whichever team drafted it.
+
+Exhaustion policy: when a team has no unplaced items left it drops out and the remaining teams keep
+drafting, so the result has exactly ``min(k, |union|)`` items and is never truncated to the shorter
+list. Team sizes therefore differ by at most one only while every list still has items.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Hashable
+
+from .api import Interleaving, Rankings, register
+
+
+@register("team_draft_v1")
+def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
+    """Draft ``k`` items (the caller has already capped ``k`` at the union size)."""
+    names = list(rankings)
+    lists = [rankings[name] for name in names]
+    pointer = [0] * len(names)
+    counts = [0] * len(names)
+    placed: set[Hashable] = set()
+    items: list[Hashable] = []
+    teams: list[str] = []
+    while len(items) < k:
+        # Skip each team's pointer past items already placed; a team with nothing left drops out.
+        active: list[int] = []
+        for t, ranking in enumerate(lists):
+            p = pointer[t]
+            while p < len(ranking) and ranking[p] in placed:
+                p += 1
+            pointer[t] = p
+            if p < len(ranking):
+                active.append(t)
+        if not active:  # only reachable when k exceeds the union; api.interleave prevents it
+            break
+        fewest = min(counts[t] for t in active)
+        tied = [t for t in active if counts[t] == fewest]
+        team = tied[0] if len(tied) == 1 else tied[rng.randrange(len(tied))]
+        item = lists[team][pointer[team]]
+        pointer[team] += 1
+        placed.add(item)
+        counts[team] += 1
+        items.append(item)
+        teams.append(names[team])
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
