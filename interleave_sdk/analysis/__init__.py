@@ -1,0 +1,1 @@
+"""From ranking logs and feedback to a verdict: attribution, credit, statistics, reports."""

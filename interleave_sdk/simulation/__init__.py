@@ -1,0 +1,1 @@
+"""Simulated users and click models that drive the real SDK path to measure sensitivity."""
