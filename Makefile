@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/python samples/quickstart.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check interleave_sdk tests samples benchmarks
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
