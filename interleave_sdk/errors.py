@@ -20,7 +20,7 @@ class ConfigError(InterleaveError):
 
 
 class InvalidConfigValue(ConfigError, ValueError):
-    """One configuration value failed validation; carries the key, the value and what was expected."""
+    """A configuration value failed validation; carries the key, the value and what was expected."""
 
     def __init__(self, key: str, value: object, expected: str) -> None:
         self.key = key

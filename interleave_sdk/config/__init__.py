@@ -1,6 +1,13 @@
 """Experiment settings and the providers that supply them."""
 
-from .providers import ENV_PREFIX, ConfigProvider, ConfigSnapshot, EnvConfig, StaticConfig, env_values
+from .providers import (
+    ENV_PREFIX,
+    ConfigProvider,
+    ConfigSnapshot,
+    EnvConfig,
+    StaticConfig,
+    env_values,
+)
 from .settings import DEFAULTS, MODES, PARSERS, SEED_STRATEGIES, Settings
 
 __all__ = [

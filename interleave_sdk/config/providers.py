@@ -57,7 +57,9 @@ class StaticConfig:
 ENV_PREFIX = "INTERLEAVE_SDK_"
 
 
-def env_values(environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX) -> dict[str, str]:
+def env_values(
+    environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX
+) -> dict[str, str]:
     """The raw settings present in the environment, e.g. ``INTERLEAVE_SDK_MODE=A`` -> ``mode``."""
     env = os.environ if environ is None else environ
     found: dict[str, str] = {}

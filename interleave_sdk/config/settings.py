@@ -31,7 +31,7 @@ def parse_mode(value: object) -> str:
 
 
 def parse_rate(value: object) -> float:
-    """A share of traffic: a finite number in [0, 1]; strings are accepted because SSM stores text."""
+    """A share of traffic in [0, 1]; strings are accepted because SSM stores text."""
     expected = "a number between 0 and 1"
     if isinstance(value, bool):
         raise InvalidConfigValue("sampling_rate", value, expected)
@@ -125,7 +125,9 @@ class Settings:
         """
         unknown = sorted(set(raw) - set(PARSERS))
         if strict and unknown:
-            raise InvalidConfigValue(unknown[0], raw[unknown[0]], "a known key: " + ", ".join(PARSERS))
+            raise InvalidConfigValue(
+                unknown[0], raw[unknown[0]], "a known key: " + ", ".join(PARSERS)
+            )
         values = {key: PARSERS[key](raw[key]) for key in PARSERS if key in raw}
         return cls(**values)
 

@@ -66,9 +66,7 @@ def get_method(name: str) -> Method:
         raise UnknownMethodError(name, _REGISTRY) from None
 
 
-def interleave(
-    method: str, rankings: Rankings, k: int | None, rng: random.Random
-) -> Interleaving:
+def interleave(method: str, rankings: Rankings, k: int | None, rng: random.Random) -> Interleaving:
     """Merge ``rankings`` (arm name -> ids, best first) into at most ``k`` items.
 
     ``k=None`` means "as many as the union holds". All randomness comes from ``rng``, so the same

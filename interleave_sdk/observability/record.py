@@ -1,0 +1,45 @@
+"""The ranking record: one dict per served list, the unit of the attribution log.
+
+Field meanings live in docs/log-schema.md and the JSON Schema next to this module; this module only
+builds the parts that need care (items with per-arm ranks, timestamps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2026-11-23T02:00:00.123Z`` — fixed width, sorts as text, parses in Athena and DuckDB."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def item_entries(
+    items: Sequence[Hashable],
+    teams: Sequence[str],
+    ranks: Mapping[str, Mapping[Hashable, int]],
+) -> list[dict[str, Any]]:
+    """``items`` with 1-based positions, the credited team and their 1-based rank in every arm."""
+    return [
+        {
+            "item_id": item,
+            "position": position,
+            "source_ranker": team,
+            "ranks": {
+                arm: (None if (r := by_id.get(item)) is None else r + 1)
+                for arm, by_id in ranks.items()
+            },
+        }
+        for position, (item, team) in enumerate(zip(items, teams, strict=True), start=1)
+    ]
+
+
+def json_id(item: Hashable) -> Any:
+    """Ids as JSON-friendly scalars: ints and strings stay, anything else becomes its text."""
+    if isinstance(item, (str, int)) and not isinstance(item, bool):
+        return item
+    return str(item)
