@@ -37,7 +37,11 @@ def ranking_ids(arm: str, value: object, item_col: str) -> list[Hashable]:
         rows = np.flatnonzero(missing)[:5].tolist()
         raise RankerOutputError(arm, f"returned {int(missing.sum())} null item ids (rows {rows})")
     ids: list[Hashable] = column.tolist()
-    if len(set(ids)) != len(ids):
+    try:
+        distinct = len(set(ids))
+    except TypeError as exc:
+        raise RankerOutputError(arm, f"returned unhashable item ids ({exc})") from exc
+    if distinct != len(ids):
         dup = column[column.duplicated()].unique()[:5].tolist()
         raise RankerOutputError(arm, f"returned duplicate item ids, e.g. {dup}")
     return ids

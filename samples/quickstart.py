@@ -22,7 +22,9 @@ def rank_a(user_id: str, context: dict[str, object]) -> pd.DataFrame:
 def rank_b(user_id: str, context: dict[str, object]) -> pd.DataFrame:
     """The candidate ranker: a different order that shares some items with A."""
     ids = CATALOGUE[4:12][::-1]
-    return pd.DataFrame({"item_id": ids, "score": [0.9 - i / 10 for i in range(8)], "meta": "two-tower"})
+    return pd.DataFrame(
+        {"item_id": ids, "score": [0.9 - i / 10 for i in range(8)], "meta": "two-tower"}
+    )
 
 
 @interleaved(

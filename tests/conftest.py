@@ -1,0 +1,80 @@
+"""Shared fixtures: toy rankers, a capturing sink and a decorated recommender factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from interleave_sdk import ArmExecutor, StaticConfig, interleaved
+from interleave_sdk.testing import CapturingSink
+
+
+def frame(ids: list[Any], tag: str = "x") -> pd.DataFrame:
+    """A ranked frame with descending scores and a meta column."""
+    n = len(ids)
+    return pd.DataFrame({"item_id": ids, "score": [float(n - i) for i in range(n)], "meta": tag})
+
+
+DEFAULT: Any = object()  # "use the standard frame", distinct from a ranker that returns None
+
+
+class CountingRanker:
+    """A ranker that returns a fixed frame (or whatever it is told) and counts its calls."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        self.calls = 0
+
+    def __call__(self, user_id: Any = None, context: Any = None) -> Any:
+        self.calls += 1
+        if isinstance(self.result, BaseException):
+            raise self.result
+        if isinstance(self.result, pd.DataFrame):
+            return self.result.copy()
+        return self.result
+
+
+@pytest.fixture
+def sink() -> CapturingSink:
+    return CapturingSink()
+
+
+@pytest.fixture
+def executor() -> Iterator[ArmExecutor]:
+    pool = ArmExecutor(max_workers=2)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def make_recommender(
+    sink: CapturingSink, executor: ArmExecutor
+) -> Callable[..., tuple[Callable[..., Any], CountingRanker, CountingRanker]]:
+    """Build ``recommend(user_id, context)`` decorated over counting rankers A and B."""
+
+    def make(
+        a: Any = DEFAULT, b: Any = DEFAULT, **settings: Any
+    ) -> tuple[Callable[..., Any], CountingRanker, CountingRanker]:
+        rank_a = CountingRanker(frame(["a", "b", "c", "d"], "A") if a is DEFAULT else a)
+        rank_b = CountingRanker(frame(["c", "e", "a", "f"], "B") if b is DEFAULT else b)
+        options = {
+            key: settings.pop(key) for key in ("k", "experiment", "baseline") if key in settings
+        }
+        config = StaticConfig(**{"mode": "INTERLEAVE", **settings})
+
+        @interleaved(
+            rankers={"A": rank_a, "B": rank_b},
+            config=config,
+            sink=sink,
+            executor=executor,
+            **options,
+        )
+        def recommend(user_id: Any, context: Any = None) -> Any:
+            return rank_a(user_id, context)
+
+        return recommend, rank_a, rank_b
+
+    return make
