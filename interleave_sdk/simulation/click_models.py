@@ -162,9 +162,7 @@ class PositionBasedModel:
     def __post_init__(self) -> None:
         if not 0.0 <= self.eta < float("inf"):
             raise SimulationError(f"eta must be a finite number >= 0, got {self.eta!r}")
-        object.__setattr__(
-            self, "attractiveness", _probabilities("attractiveness", self.attractiveness)
-        )
+        object.__setattr__(self, "attractiveness", _probabilities("attractiveness", self.attractiveness))
 
     def examination(self, k: int) -> npt.NDArray[np.float64]:
         """P(examined) at ranks 1..k."""

@@ -37,9 +37,7 @@ class SlatePool:
 
     def arm_grades(self, arm: str) -> Ints:
         """``(n, k)`` grades of arm ``arm``'s lists, as an A/B impression would show them."""
-        return np.array(
-            [[g[i] for i in ids] for ids, g in zip(self.lists[arm], self.grades, strict=True)]
-        )
+        return np.array([[g[i] for i in ids] for ids, g in zip(self.lists[arm], self.grades, strict=True)])
 
 
 def build_pool(scenario: Scenario, n: int, seed: int) -> SlatePool:
@@ -77,9 +75,7 @@ class InterleavedDraws:
         return outcome_codes(self.teams, clicks, self.neutral[credit])
 
 
-def draw_interleavings(
-    pool: SlatePool, n: int, seed: int, method: str = "team_draft_v1"
-) -> InterleavedDraws:
+def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_draft_v1") -> InterleavedDraws:
     """``n`` impressions: a pool entry at random, a fresh interleaving drawn by the real API."""
     rng = np.random.default_rng([seed, 7])
     slates = rng.integers(len(pool), size=n)

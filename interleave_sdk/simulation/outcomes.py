@@ -45,9 +45,7 @@ def neutral_positions(
     return [item in shared for item in items]
 
 
-def outcome_codes(
-    teams: npt.ArrayLike, clicks: npt.ArrayLike, neutral: npt.ArrayLike | None = None
-) -> Codes:
+def outcome_codes(teams: npt.ArrayLike, clicks: npt.ArrayLike, neutral: npt.ArrayLike | None = None) -> Codes:
     """Per impression: +1 when A's team got more credited clicks, -1 when B's, 0 on a tie.
 
     ``teams`` is ``(n, k)`` with +1 for an item drafted by A and -1 for B (0 for padding),

@@ -93,9 +93,7 @@ def _hits(p: Floats, direction: Any, better: int, alpha: float) -> float:
     return float(significant.mean())
 
 
-def needed(
-    sizes: Sequence[int] | npt.NDArray[np.int64], power: Floats, target: float = TARGET
-) -> int | None:
+def needed(sizes: Sequence[int] | npt.NDArray[np.int64], power: Floats, target: float = TARGET) -> int | None:
     """Smallest size on the grid whose power reaches ``target`` (None: not within the grid)."""
     reached = np.flatnonzero(np.asarray(power) >= target)
     return None if reached.size == 0 else int(np.asarray(sizes)[reached[0]])

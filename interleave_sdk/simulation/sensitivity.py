@@ -79,9 +79,7 @@ def study_row(
         curves[f"il_{credit}"] = curve["power"].tolist()
     metrics = ab_metrics(pool, model, rng, settings.ab_repeats)
     for metric in ("clicks", "rr"):
-        curve = ab_power(
-            metrics["A"][metric], metrics["B"][metric], sizes, better, rng, settings.repeats
-        )
+        curve = ab_power(metrics["A"][metric], metrics["B"][metric], sizes, better, rng, settings.repeats)
         at = ab_power(
             metrics["A"][metric],
             metrics["B"][metric],
@@ -114,15 +112,13 @@ def false_positive_rates(
         row: dict[str, Any] = {"click_model": model_name, "impressions": n}
         for credit in ("competitive", "team_draft"):
             codes = draws.codes(model, rng, credit)
-            row[f"il_{credit}"] = float(
-                interleaving_power(codes, [n], 0, rng, settings.repeats)["power"][0]
-            )
+            row[f"il_{credit}"] = float(interleaving_power(codes, [n], 0, rng, settings.repeats)["power"][0])
         metrics = ab_metrics(pool, model, rng, settings.ab_repeats)
         # A/A for A/B: both halves drawn from arm A's own distribution.
         row["ab_clicks"] = float(
-            ab_power(metrics["A"]["clicks"], metrics["A"]["clicks"], [n], 0, rng, settings.repeats)[
-                "power"
-            ][0]
+            ab_power(metrics["A"]["clicks"], metrics["A"]["clicks"], [n], 0, rng, settings.repeats)["power"][
+                0
+            ]
         )
         rows.append(row)
     return rows
@@ -236,9 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..cli.simulate_cmd import DEFAULT_SCENARIO, load_scenario
 
     def factory(**kwargs: Any) -> Scenario:
-        loaded: Scenario = load_scenario(
-            DEFAULT_SCENARIO, args.app_dir, seed=args.world_seed, **kwargs
-        )
+        loaded: Scenario = load_scenario(DEFAULT_SCENARIO, args.app_dir, seed=args.world_seed, **kwargs)
         return loaded
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ Handler = Callable[[str, Mapping[str, object]], pd.DataFrame]
 #: Simulated wall-clock start; requests are spaced by ``REQUEST_GAP`` and clicks follow them.
 EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
 REQUEST_GAP = timedelta(seconds=6)
+SIM_TIMEOUT_MS = 30_000.0
 
 
 class Scenario(Protocol):
@@ -101,7 +102,7 @@ class InterleavingRun:
     impressions: int
     clicks: int
     codes: dict[str, list[int]]  # credit rule -> outcome per impression (+1 A, -1 B, 0 tie)
-    users: list[str]
+    fallbacks: list[str]  # fallback_reason of each request that was not interleaved
 
 
 @dataclass
@@ -217,11 +218,13 @@ def run_interleaving(
     exposures = out_dir / "exposures.jsonl"
     feedback = FeedbackWriter(out_dir / "feedback.jsonl")
     clock = SimulatedClock()
+    # A generous deadline: a loaded test machine must not turn latency into fallbacks here.
     config = StaticConfig(
         mode="INTERLEAVE",
         sampling_rate=1.0,
         interleave_method=settings.method,
         seed_strategy=settings.seed_strategy,
+        timeout_ms=SIM_TIMEOUT_MS,
     )
     records: list[dict[str, Any]] = []
     rng = _click_rng(settings.seed, 2)
@@ -242,15 +245,17 @@ def run_interleaving(
         teams: list[list[int]] = []
         clicks: list[list[bool]] = []
         neutral: dict[str, list[list[bool]]] = {"competitive": [], "team_draft": []}
+        fallbacks: list[str] = []
         for i, req in enumerate(requests):
             clock.current = EPOCH + i * REQUEST_GAP
             frame = handler(req.user_id, {"session": req.session})
             record = records[-1]
             items = [str(x) for x in frame["item_id"]]
             flags = model.clicks(scenario.grades(req.user_id, items), rng)
-            feedback.clicks(
-                req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current
-            )
+            feedback.clicks(req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current)
+            if record["served"] != "interleaved":  # a fail-open fallback: no comparison
+                fallbacks.append(str(record["fallback_reason"]))
+                continue
             sources = [entry["source_ranker"] for entry in record["items"]]
             teams.append([1 if s == "A" else -1 for s in sources])
             clicks.append(flags)
@@ -265,10 +270,10 @@ def run_interleaving(
     return InterleavingRun(
         exposures=exposures,
         feedback=feedback.path,
-        impressions=len(requests),
+        impressions=len(teams),
         clicks=int(sum(sum(c) for c in clicks)),
         codes=codes,
-        users=[r.user_id for r in requests],
+        fallbacks=fallbacks,
     )
 
 
@@ -302,7 +307,7 @@ def run_ab(
         ids = SeededIds(settings.seed + 1)
         handlers = {
             arm: scenario.handler(
-                config=StaticConfig(mode=arm),
+                config=StaticConfig(mode=arm, timeout_ms=SIM_TIMEOUT_MS),
                 experiment=settings.experiment,
                 sink=sink,
                 clock=clock,
@@ -316,9 +321,7 @@ def run_ab(
             frame = handlers[arm](req.user_id, {"session": req.session})
             items = [str(x) for x in frame["item_id"]]
             flags = model.clicks(scenario.grades(req.user_id, items), rng)
-            feedback.clicks(
-                req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current
-            )
+            feedback.clicks(req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current)
             arms.append(arm)
             clicks.append(sum(flags))
             first = next((p for p, f in enumerate(flags, start=1) if f), None)
@@ -332,9 +335,7 @@ def checkpoints(n: int, step: int) -> np.ndarray[Any, np.dtype[np.int64]]:
     return sizes if sizes.size and sizes[-1] == n else np.append(sizes, n)
 
 
-def summarise_interleaving(
-    run: InterleavingRun, credit: str, step: int, alpha: float
-) -> dict[str, Any]:
+def summarise_interleaving(run: InterleavingRun, credit: str, step: int, alpha: float) -> dict[str, Any]:
     """Impression-level sign test, overall and at every ``step`` impressions."""
     codes = np.asarray(run.codes[credit])
     sizes = checkpoints(len(codes), step)
@@ -346,6 +347,7 @@ def summarise_interleaving(
         "credit": credit,
         "unit": "impression",
         "impressions": run.impressions,
+        "fallbacks": len(run.fallbacks),
         "clicks": run.clicks,
         "wins_a": a,
         "wins_b": b,
@@ -355,8 +357,7 @@ def summarise_interleaving(
         "settled_at": settled_at(p, sizes, alpha),
         "curve": {"impressions": sizes.tolist(), "p_value": p.tolist()},
         "by_credit": {
-            c: dict(zip(("wins_a", "wins_b", "ties"), tally(v), strict=True))
-            for c, v in run.codes.items()
+            c: dict(zip(("wins_a", "wins_b", "ties"), tally(v), strict=True)) for c, v in run.codes.items()
         },
     }
 
@@ -382,9 +383,13 @@ def summarise_ab(run: ABRun, step: int, alpha: float) -> dict[str, Any]:
             "settled_at": settled_at(p, sizes, alpha),
             "curve": {"impressions": sizes.tolist(), "p_value": p.tolist()},
         }
-    out["winner"] = out["clicks"]["winner"]
-    out["p_value"] = out["clicks"]["p_value"]
-    out["settled_at"] = out["clicks"]["settled_at"]
+    # The headline A/B metric is whichever settles first: A/B gets its best case in the story.
+    settled = {m: out[m]["settled_at"] for m in ("clicks", "rr") if out[m]["settled_at"]}
+    best = min(settled, key=lambda m: settled[m]) if settled else "rr"
+    out["metric"] = best
+    out["winner"] = out[best]["winner"]
+    out["p_value"] = out[best]["p_value"]
+    out["settled_at"] = out[best]["settled_at"]
     return out
 
 
