@@ -13,9 +13,19 @@ import numpy.typing as npt
 
 DIM = 768
 GENRES = (
-    "action", "animation", "comedy", "crime", "documentary", "drama",
-    "family", "horror", "music", "romance", "scifi", "sports",
-)  # fmt: skip
+    "action",
+    "animation",
+    "comedy",
+    "crime",
+    "documentary",
+    "drama",
+    "family",
+    "horror",
+    "music",
+    "romance",
+    "scifi",
+    "sports",
+)
 
 Matrix = npt.NDArray[np.float32]
 

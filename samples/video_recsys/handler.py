@@ -61,8 +61,9 @@ class VideoScenario:
         return self.world.users.user_ids
 
     def handler(self, *, config: ConfigProvider, experiment: str, **options: Any) -> Handler:
-        return make_handler(self.world, a=self.a, b=self.b, config=config,
-                            experiment=experiment, **options)  # fmt: skip
+        return make_handler(
+            self.world, a=self.a, b=self.b, config=config, experiment=experiment, **options
+        )
 
     def grades(self, user_id: str, item_ids: Sequence[str]) -> list[int]:
         return self.world.grades(user_id, item_ids)

@@ -39,8 +39,11 @@ def standard_specs(
     quality: float = DEFAULT_QUALITY,
 ) -> dict[str, RankerSpec]:
     """``v1``, ``v2`` (v1 + gap, its own mistakes) and ``v1_tweak`` (v1 + tweak, v1's mistakes)."""
-    for label, value in (("quality", quality), ("quality + gap", quality + gap),
-                         ("quality + tweak", quality + tweak)):  # fmt: skip
+    for label, value in (
+        ("quality", quality),
+        ("quality + gap", quality + gap),
+        ("quality + tweak", quality + tweak),
+    ):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{label} must lie in [0, 1], got {value}")
     return {
@@ -95,9 +98,9 @@ class Ranker:
         )
         return picked
 
-    def ranked_rows(self, user_id: str, context: Mapping[str, object]) -> tuple[
-        npt.NDArray[np.intp], npt.NDArray[np.float32]
-    ]:  # fmt: skip
+    def ranked_rows(
+        self, user_id: str, context: Mapping[str, object]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """Catalogue rows of the top ``k`` candidates, best first, and their scores."""
         row = self.users.index(user_id)
         session = int(context.get("session", 0))  # type: ignore[call-overload]
