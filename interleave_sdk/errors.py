@@ -65,3 +65,19 @@ class ArmTimeout(InterleaveError, TimeoutError):
 
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
+
+
+class SimulationError(InterleaveError, ValueError):
+    """A simulation was asked for something it cannot model (a grade out of range, a bad rate)."""
+
+
+class UnknownClickModelError(SimulationError, KeyError):
+    """A click model name that is not in the registry; lists the valid names."""
+
+    def __init__(self, name: str, valid: Iterable[str]) -> None:
+        self.name = name
+        self.valid = sorted(valid)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown click model {self.name!r}; valid click models: {', '.join(self.valid)}"

@@ -1,0 +1,116 @@
+"""The fast in-process path: interleave id lists and simulate clicks without the decorator or logs.
+
+A pool of request slates (each arm's top-k list and the user's grades) is ranked once; every
+impression then draws a fresh Team Draft interleaving through the public ``interleave`` API and
+fresh clicks from the click model, vectorised. Power curves resample these per-impression
+outcomes; a test checks this path agrees with the real decorated handler on the same scenario.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..interleaving.api import interleave
+from .click_models import ClickModel
+from .outcomes import neutral_positions, outcome_codes
+from .simulator import Scenario, traffic
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class SlatePool:
+    """Ranked lists of both arms for a sample of requests, with the hidden grades of their items."""
+
+    users: tuple[str, ...]
+    lists: dict[str, tuple[tuple[str, ...], ...]]  # arm -> one id list per request
+    grades: tuple[dict[str, int], ...]  # per request: item id -> grade, for both arms' items
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def arm_grades(self, arm: str) -> Ints:
+        """``(n, k)`` grades of arm ``arm``'s lists, as an A/B impression would show them."""
+        return np.array([[g[i] for i in ids] for ids, g in zip(self.lists[arm], self.grades, strict=True)])
+
+
+def build_pool(scenario: Scenario, n: int, seed: int) -> SlatePool:
+    """Rank ``n`` seeded requests with both arms (the expensive step, done once)."""
+    requests = traffic(scenario.user_ids(), n, seed)
+    lists: dict[str, list[tuple[str, ...]]] = {"A": [], "B": []}
+    grades: list[dict[str, int]] = []
+    for req in requests:
+        context = {"session": req.session}
+        a = tuple(scenario.ranked_ids("A", req.user_id, context))
+        b = tuple(scenario.ranked_ids("B", req.user_id, context))
+        union = list(dict.fromkeys(a + b))
+        grades.append(dict(zip(union, scenario.grades(req.user_id, union), strict=True)))
+        lists["A"].append(a)
+        lists["B"].append(b)
+    return SlatePool(
+        users=tuple(r.user_id for r in requests),
+        lists={arm: tuple(v) for arm, v in lists.items()},
+        grades=tuple(grades),
+    )
+
+
+@dataclass(frozen=True)
+class InterleavedDraws:
+    """Per impression: the team of each position (+1 A, -1 B), grades, and neutral positions."""
+
+    slate: Ints  # which pool entry each impression showed
+    teams: Ints  # (n, k)
+    grades: Ints  # (n, k)
+    neutral: dict[str, npt.NDArray[np.bool_]]  # credit rule -> (n, k)
+
+    def codes(self, model: ClickModel, rng: np.random.Generator, credit: str) -> Any:
+        """Outcome codes (+1 A, -1 B, 0 tie) with fresh clicks from ``model``."""
+        clicks = model.click_matrix(self.grades, rng) & (self.teams != 0)
+        return outcome_codes(self.teams, clicks, self.neutral[credit])
+
+
+def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_draft_v1") -> InterleavedDraws:
+    """``n`` impressions: a pool entry at random, a fresh interleaving drawn by the real API."""
+    rng = np.random.default_rng([seed, 7])
+    slates = rng.integers(len(pool), size=n)
+    seeds = rng.integers(2**53, size=n)
+    k = max(len(ids) for ids in pool.lists["A"])
+    teams = np.zeros((n, k), dtype=np.int64)
+    grades = np.zeros((n, k), dtype=np.int64)
+    neutral = {c: np.zeros((n, k), dtype=bool) for c in ("competitive", "team_draft")}
+    for row, (s, draw_seed) in enumerate(zip(slates, seeds, strict=True)):
+        a, b = pool.lists["A"][s], pool.lists["B"][s]
+        result = interleave(method, {"A": a, "B": b}, len(a), random.Random(int(draw_seed)))
+        items = [str(i) for i in result.items]
+        width = len(items)
+        teams[row, :width] = [1 if t == "A" else -1 for t in result.teams]
+        grades[row, :width] = [pool.grades[s][i] for i in items]
+        for credit, mask in neutral.items():
+            mask[row, :width] = neutral_positions(items, a, b, credit)
+    return InterleavedDraws(slates.astype(np.int64), teams, grades, neutral)
+
+
+def ab_metrics(
+    pool: SlatePool, model: ClickModel, rng: np.random.Generator, repeats: int = 1
+) -> dict[str, dict[str, npt.NDArray[np.float64]]]:
+    """Per-impression clicks and reciprocal rank of the first click, for each arm shown alone."""
+    out: dict[str, dict[str, npt.NDArray[np.float64]]] = {}
+    for arm in ("A", "B"):
+        grades = np.tile(pool.arm_grades(arm), (repeats, 1))
+        clicks = model.click_matrix(grades, rng)
+        first = np.where(clicks.any(axis=1), clicks.argmax(axis=1) + 1, 0)
+        rr = np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)
+        out[arm] = {"clicks": clicks.sum(axis=1).astype(np.float64), "rr": rr}
+    return out
+
+
+def ab_values(metrics: Sequence[float]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Support and frequencies of a per-impression metric (for multinomial resampling)."""
+    values, counts = np.unique(np.asarray(metrics, dtype=np.float64), return_counts=True)
+    return values, counts / counts.sum()
