@@ -1,0 +1,165 @@
+"""Fixtures for the configuration tests: a hand-moved clock, a countable source, a local SSM.
+
+The SSM endpoint is moto's threaded server on a loopback port the OS picks, so boto3 goes through
+real HTTP, signing and retries; dummy credentials keep any real account out of reach.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+import pytest
+from moto.server import ThreadedMotoServer
+
+from interleave_sdk import interleaved
+from interleave_sdk.config import ConfigProvider
+from interleave_sdk.config.ssm import make_client
+from interleave_sdk.testing import CapturingSink
+
+REGION = "us-east-1"
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test says so (safe to read from any thread)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._now
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+class CountingSource:
+    """A cache source returning ``value-1``, ``value-2``, ... and counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        self.fail = False
+
+    def __call__(self) -> str:
+        with self._lock:
+            self.calls += 1
+            if self.fail:
+                raise RuntimeError(f"source down (call {self.calls})")
+            return f"value-{self.calls}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def source() -> CountingSource:
+    return CountingSource()
+
+
+# -- a decorated toy recommender --------------------------------------------------------------
+
+
+def rank_a(user_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"item_id": [1, 2, 3, 4], "score": [0.9, 0.8, 0.7, 0.6]})
+
+
+def rank_b(user_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"item_id": [4, 5, 6, 7], "score": [0.95, 0.85, 0.75, 0.65]})
+
+
+Recommend = Callable[[str], pd.DataFrame]
+
+
+@pytest.fixture
+def make_recommender() -> Callable[[ConfigProvider], tuple[Recommend, CapturingSink]]:
+    """Decorate the toy recommender with the given provider; returns it and its log sink."""
+
+    def make(config: ConfigProvider) -> tuple[Recommend, CapturingSink]:
+        sink = CapturingSink()
+
+        @interleaved(rankers={"B": rank_b}, config=config, sink=sink, experiment="cfg-test")
+        def recommend(user_id: str) -> pd.DataFrame:
+            return rank_a(user_id)
+
+        return recommend, sink
+
+    return make
+
+
+# -- the local SSM endpoint -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dummy credentials and region; no profile, config file or metadata service is consulted."""
+    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SSM",
+            "AWS_REGION",
+        ):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        mp.setenv("AWS_CONFIG_FILE", nowhere)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield
+
+
+def start_server() -> tuple[ThreadedMotoServer, str]:
+    """A moto server on 127.0.0.1 and a port the OS picks (port 0), warmed up."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    # moto builds its SSM backend on the first request, which takes longer than the SDK's 1 s read
+    # timeout; pay that once here with a patient client.
+    patient = make_client(region=REGION, endpoint_url=url, read_timeout=60, max_attempts=1)
+    patient.describe_parameters(MaxResults=1)
+    return server, url
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_env: None) -> Iterator[str]:
+    server, url = start_server()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def ssm_url(moto_server: str) -> str:
+    """The endpoint URL, with every parameter of earlier tests removed."""
+    request = urllib.request.Request(moto_server + "/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    return moto_server
+
+
+@pytest.fixture
+def admin(ssm_url: str) -> Any:
+    """A client with ordinary timeouts for arranging parameters."""
+    return make_client(region=REGION, endpoint_url=ssm_url, read_timeout=30, max_attempts=1)
+
+
+def put(admin: Any, values: dict[str, str], prefix: str = "/reco/exp") -> None:
+    for key, value in values.items():
+        admin.put_parameter(Name=f"{prefix}/{key}", Value=value, Type="String", Overwrite=True)
