@@ -31,7 +31,9 @@ DEFAULT_PREFIX = "/reco/exp"
 ON_ERROR = ("baseline", "last_known_good")
 
 #: botocore client settings: a request must never wait on boto3's 60 s defaults. Two attempts in
-#: "standard" retry mode = one retry after a randomised delay of at most 1 s.
+#: "standard" retry mode = one retry after a randomised delay of at most 1 s. Note botocore's
+#: ``max_attempts`` counts *retries* (``max_attempts=2`` would be three requests), so the limit is
+#: given as ``total_max_attempts``, which counts the first request too.
 CONNECT_TIMEOUT_S = 0.5
 READ_TIMEOUT_S = 1.0
 MAX_ATTEMPTS = 2
@@ -58,7 +60,7 @@ def make_client(
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": max_attempts, "mode": "standard"},
     )
     session = boto3.session.Session()
     return session.client("ssm", region_name=region, endpoint_url=endpoint_url, config=config)
