@@ -7,7 +7,6 @@ real HTTP, signing and retries; dummy credentials keep any real account out of r
 from __future__ import annotations
 
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -125,33 +124,48 @@ def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
-def start_server() -> tuple[ThreadedMotoServer, str]:
-    """A moto server on 127.0.0.1 and a port the OS picks (port 0), warmed up."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # moto builds its SSM backend on the first request, which takes longer than the SDK's 1 s read
-    # timeout; pay that once here with a patient client.
-    patient = make_client(region=REGION, endpoint_url=url, read_timeout=60, max_attempts=1)
-    patient.describe_parameters(MaxResults=1)
-    return server, url
+class LocalSSM:
+    """moto's threaded server on 127.0.0.1 and a port the OS picks (port 0), warmed up."""
+
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        self._running = True
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        # moto builds its SSM backend on the first request, which can take longer than the SDK's
+        # 1 s read timeout; pay that once here with a patient client.
+        self.admin().describe_parameters(MaxResults=1)
+
+    def admin(self) -> Any:
+        """A client with ordinary timeouts for arranging parameters."""
+        return make_client(region=REGION, endpoint_url=self.url, read_timeout=30, max_attempts=1)
+
+    def stop(self) -> None:
+        if self._running:
+            self._running = False
+            self._server.stop()
 
 
 @pytest.fixture(scope="session")
-def moto_server(aws_env: None) -> Iterator[str]:
-    server, url = start_server()
-    yield url
+def moto_server(aws_env: None) -> Iterator[LocalSSM]:
+    server = LocalSSM()
+    yield server
     server.stop()
 
 
 @pytest.fixture
-def ssm_url(moto_server: str) -> str:
-    """The endpoint URL, with every parameter of earlier tests removed."""
-    request = urllib.request.Request(moto_server + "/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-    return moto_server
+def ssm_url(moto_server: LocalSSM) -> str:
+    """The endpoint URL, with every parameter of earlier tests deleted."""
+    admin = moto_server.admin()
+    names = [
+        parameter["Name"]
+        for page in admin.get_paginator("get_parameters_by_path").paginate(Path="/", Recursive=True)
+        for parameter in page["Parameters"]
+    ]
+    for start in range(0, len(names), 10):
+        admin.delete_parameters(Names=names[start : start + 10])
+    return moto_server.url
 
 
 @pytest.fixture
