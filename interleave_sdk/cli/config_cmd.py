@@ -104,12 +104,12 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         provider = SSMConfig(args.prefix, client=_client(args))
         rows = provider.explain()
+    except ConfigError as exc:  # unreachable, denied, or a stored value is invalid
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:  # a malformed --prefix
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     prefix = provider.prefix
     if args.json:
         document = {
