@@ -47,7 +47,9 @@ class TTLCache(Generic[T]):
     * **Jitter**: each entry lives ``ttl + U(0, jitter)`` seconds, drawn from ``rng``, so a fleet of
       processes started together does not refresh in lockstep.
     * **Backoff**: after ``load()`` raises, the source is not called again for ``failure_backoff``
-      seconds; callers get the failure (and the last good value) without touching the source.
+      seconds, doubling with each consecutive failure up to ``max_backoff`` (default: the larger of
+      ``ttl`` and ``failure_backoff``), so a fleet in an outage calls the source no more often than
+      it does when healthy; callers get the failure (and the last good value) meanwhile.
     """
 
     def __init__(
@@ -57,13 +59,14 @@ class TTLCache(Generic[T]):
         *,
         jitter: float = 0.0,
         failure_backoff: float = 5.0,
+        max_backoff: float | None = None,
         rng: Random | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if ttl < 0 or jitter < 0 or failure_backoff < 0:
+        if ttl < 0 or jitter < 0 or failure_backoff < 0 or (max_backoff or 0) < 0:
             raise ValueError(
-                f"ttl, jitter and failure_backoff must be >= 0, got {ttl}, {jitter}, "
-                f"{failure_backoff}"
+                f"ttl, jitter, failure_backoff and max_backoff must be >= 0, got {ttl}, {jitter}, "
+                f"{failure_backoff}, {max_backoff}"
             )
         if jitter > 0 and rng is None:
             raise ValueError("jitter needs a seeded random.Random passed as rng=")
@@ -71,6 +74,8 @@ class TTLCache(Generic[T]):
         self._ttl = float(ttl)
         self._jitter = float(jitter)
         self._backoff = float(failure_backoff)
+        self._max_backoff = float(max(ttl, failure_backoff) if max_backoff is None else max_backoff)
+        self._failures = 0  # consecutive
         self._rng = rng
         self._clock = clock if clock is not None else SYSTEM_CLOCK
         self._cond = threading.Condition(threading.Lock())
@@ -116,7 +121,9 @@ class TTLCache(Generic[T]):
             with self._cond:
                 now = self._clock.monotonic()
                 self._error = exc
-                self._retry_at = now + self._backoff
+                self._failures += 1
+                wait = min(self._backoff * 2 ** min(self._failures - 1, 30), self._max_backoff)
+                self._retry_at = now + wait
                 self._loading = False
                 self._attempted = True
                 self._cond.notify_all()
@@ -134,6 +141,7 @@ class TTLCache(Generic[T]):
             self._entry_ttl = self._ttl + extra
             self._expires_at = now + self._entry_ttl
             self._error = None
+            self._failures = 0
             self._loading = False
             self._attempted = True
             self._cond.notify_all()

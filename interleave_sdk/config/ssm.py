@@ -172,7 +172,9 @@ class SSMConfig:
     returning a mode-A snapshot lets the decorator serve *its* baseline (which may be ``B``) and
     record why. With ``on_error="last_known_good"`` the last valid settings are served instead
     (source ``stale``) while they are at most ``max_staleness`` seconds old. After a failure SSM is
-    not called again for ``failure_backoff`` seconds.
+    not called again for ``failure_backoff`` seconds, doubling per consecutive failure up to
+    ``max_backoff`` (default: ``ttl``), so an outage never makes the fleet call SSM more often than
+    a healthy TTL does.
 
     Environment variables ``INTERLEAVE_SDK_<KEY>`` override single keys (source ``override``;
     the SSM version is kept in the snapshot). The boto3 client is created on the first refresh,
@@ -189,6 +191,7 @@ class SSMConfig:
         on_error: str = "baseline",
         max_staleness: float = 300.0,
         failure_backoff: float = 5.0,
+        max_backoff: float | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         rng: Random | None = None,
@@ -220,6 +223,7 @@ class SSMConfig:
             ttl,
             jitter=ttl / 10 if jitter is None else jitter,
             failure_backoff=failure_backoff,
+            max_backoff=max_backoff,
             rng=rng,
             clock=clock,
         )

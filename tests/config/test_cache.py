@@ -218,6 +218,38 @@ def test_no_source_call_within_backoff(source: CountingSource, clock: ManualCloc
     assert (lookup.value, lookup.error, source.calls) == ("value-2", None, 2)
 
 
+def test_backoff_doubles_per_failure_up_to_the_cap(
+    source: CountingSource, clock: ManualClock
+) -> None:
+    """Consecutive failures wait 5, 10, 20, 40, then the 60 s cap between source calls."""
+    source.fail = True
+    cache = TTLCache(source, TTL, failure_backoff=5.0, clock=clock)
+    waits = []
+    for _ in range(6):
+        waits.append(cache.get().retry_in_s)
+        clock.advance(waits[-1] - 0.01)
+        calls = source.calls
+        cache.get()
+        assert source.calls == calls  # still inside the window
+        clock.advance(0.01)
+    assert waits == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+
+
+def test_success_resets_the_backoff(source: CountingSource, clock: ManualClock) -> None:
+    """After a good load the next failure waits the initial backoff again."""
+    source.fail = True
+    cache = TTLCache(source, TTL, failure_backoff=5.0, clock=clock)
+    cache.get()
+    clock.advance(5.0)
+    cache.get()
+    clock.advance(10.0)
+    source.fail = False
+    cache.get()
+    source.fail = True
+    clock.advance(TTL)
+    assert cache.get().retry_in_s == 5.0
+
+
 def test_success_clears_the_error(source: CountingSource, clock: ManualClock) -> None:
     """Once the source answers again the cache serves fresh values with no error attached."""
     cache = TTLCache(source, TTL, failure_backoff=5.0, clock=clock)
@@ -231,9 +263,15 @@ def test_success_clears_the_error(source: CountingSource, clock: ManualClock) ->
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"ttl": -1.0}, {"ttl": 1.0, "jitter": -1.0}, {"ttl": 1.0, "failure_backoff": -1.0}]
+    "kwargs",
+    [
+        {"ttl": -1.0},
+        {"ttl": 1.0, "jitter": -1.0},
+        {"ttl": 1.0, "failure_backoff": -1.0},
+        {"ttl": 1.0, "max_backoff": -1.0},
+    ],
 )
 def test_negative_durations_are_refused(source: CountingSource, kwargs: dict[str, float]) -> None:
-    """Negative TTL, jitter or backoff is a programming error caught at construction."""
+    """A negative duration is a programming error caught at construction."""
     with pytest.raises(ValueError, match=">= 0"):
         TTLCache(source, **kwargs)  # type: ignore[arg-type]

@@ -383,7 +383,8 @@ def test_last_known_good_serves_stale_until_max_staleness(
     stale = [(e, "interleaved", "stale") for e in range(60, 121, 5)]
     baseline = [(e, "A", "error") for e in range(125, 210, 5)]
     assert seen == stale + baseline
-    assert fake.calls == 1 + len(seen)  # the good read, then one attempt per 5 s backoff
+    # The good read, then attempts at 60, 65, 75, 95, 135 and 195 s (backoff 5, 10, 20, 40, 60 s).
+    assert fake.calls == 7
 
 
 def test_last_known_good_covers_a_bad_value(clock: ManualClock) -> None:
