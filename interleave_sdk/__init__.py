@@ -6,7 +6,14 @@ The public surface is what this module exports (pinned by a test); everything el
 from ._version import __version__
 from .bucketing import bucket, derive_seed
 from .clock import Clock, SystemClock
-from .config import ConfigProvider, ConfigSnapshot, EnvConfig, Settings, StaticConfig
+from .config import (
+    ConfigProvider,
+    ConfigSnapshot,
+    EnvConfig,
+    Settings,
+    SSMConfig,
+    StaticConfig,
+)
 from .decorator import interleaved
 from .errors import (
     ArmTimeout,
@@ -39,6 +46,7 @@ __all__ = [
     "JsonLineSink",
     "PoolSaturated",
     "RankerOutputError",
+    "SSMConfig",
     "Settings",
     "StaticConfig",
     "SystemClock",

@@ -22,8 +22,9 @@ import wrapt
 from . import bucketing
 from ._version import __version__
 from .clock import SYSTEM_CLOCK, Clock
-from .config.providers import ConfigProvider, ConfigSnapshot, EnvConfig
+from .config.providers import ConfigProvider, ConfigSnapshot
 from .config.settings import DEFAULTS, Settings
+from .config.ssm import SSMConfig
 from .errors import RankerOutputError
 from .execution import ArmExecutor, ArmOutcome, call_arm, wait_for
 from .frames import merged_frame, ranking_ids
@@ -113,7 +114,7 @@ class Interleaver:
         if k is not None and (not isinstance(k, int) or k < 1):
             raise ValueError(f"k must be a positive int or None, got {k!r}")
         self.rankers = dict(rankers)
-        self.config: ConfigProvider = config if config is not None else EnvConfig()
+        self.config: ConfigProvider = config if config is not None else SSMConfig()
         self.user_key = user_key
         self.item_col = item_col
         self.k = k

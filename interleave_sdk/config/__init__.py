@@ -9,6 +9,7 @@ from .providers import (
     env_values,
 )
 from .settings import DEFAULTS, MODES, PARSERS, SEED_STRATEGIES, Settings
+from .ssm import SSMConfig
 
 __all__ = [
     "DEFAULTS",
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigProvider",
     "ConfigSnapshot",
     "EnvConfig",
+    "SSMConfig",
     "Settings",
     "StaticConfig",
     "env_values",
