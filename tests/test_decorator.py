@@ -6,7 +6,7 @@ import contextvars
 import inspect
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -22,6 +22,7 @@ from interleave_sdk import (
     register,
     replay,
 )
+from interleave_sdk.interleaving import unregister
 from interleave_sdk.testing import CapturingSink
 
 from .conftest import CountingRanker, frame
@@ -32,9 +33,7 @@ Make = Callable[..., tuple[Callable[..., Any], CountingRanker, CountingRanker]]
 # -- what each mode computes ---------------------------------------------------------------------
 
 
-def test_mode_a_computes_only_a_and_returns_it_unchanged(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_mode_a_computes_only_a_and_returns_it_unchanged(make_recommender: Make, sink: CapturingSink) -> None:
     """mode=A: one call of A, none of B, A's frame as is (same rows, same columns)."""
     recommend, rank_a, rank_b = make_recommender(mode="A")
     result = recommend("u1", {})
@@ -116,9 +115,7 @@ def test_union_shorter_than_k() -> None:
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.3, 1.0])
-def test_sampling_share_matches_the_rate(
-    make_recommender: Make, sink: CapturingSink, rate: float
-) -> None:
+def test_sampling_share_matches_the_rate(make_recommender: Make, sink: CapturingSink, rate: float) -> None:
     """Over 2,000 users the interleaved share is the rate ± 3 points."""
     recommend, _, _ = make_recommender(sampling_rate=rate)
     for i in range(2000):
@@ -196,9 +193,7 @@ def test_missing_user_parameter_is_reported_at_decoration() -> None:
 # -- seeds and replay ---------------------------------------------------------------------------------
 
 
-def test_user_seed_strategy_repeats_the_interleaving(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_user_seed_strategy_repeats_the_interleaving(make_recommender: Make, sink: CapturingSink) -> None:
     """seed_strategy=user: the same user and lists get the same interleaving every time."""
     recommend, _, _ = make_recommender(seed_strategy="user")
     lists = {tuple(recommend("same-user")["item_id"]) for _ in range(20)}
@@ -206,18 +201,14 @@ def test_user_seed_strategy_repeats_the_interleaving(
     assert sink.last["seed"]["strategy"] == "user"
 
 
-def test_request_seed_strategy_varies_between_requests(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_request_seed_strategy_varies_between_requests(make_recommender: Make, sink: CapturingSink) -> None:
     """seed_strategy=request: the same user sees both coin outcomes across requests."""
     recommend, _, _ = make_recommender(seed_strategy="request")
     firsts = {recommend("same-user")["source_ranker"].iloc[0] for _ in range(40)}
     assert firsts == {"A", "B"}
 
 
-def test_every_served_list_replays_from_its_log_line(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_every_served_list_replays_from_its_log_line(make_recommender: Make, sink: CapturingSink) -> None:
     """replay(record) reproduces items and teams exactly, for many requests."""
     a = frame([f"v{i}" for i in range(30)])
     b = frame([f"v{i}" for i in random.Random(3).sample(range(45), 30)])
@@ -403,9 +394,7 @@ def test_bad_arm_b_serves_the_baseline(
 
 
 @pytest.mark.parametrize("case", ["raises", "list", "nan ids"])
-def test_bad_b_in_mode_b_serves_the_baseline(
-    make_recommender: Make, sink: CapturingSink, case: str
-) -> None:
+def test_bad_b_in_mode_b_serves_the_baseline(make_recommender: Make, sink: CapturingSink, case: str) -> None:
     """mode=B with a broken B falls back to the undecorated function's answer."""
     recommend, rank_a, rank_b = make_recommender(b=GARBAGE[case], mode="B")
     pd.testing.assert_frame_equal(recommend("u1"), frame(["a", "b", "c", "d"], "A"))
@@ -428,9 +417,7 @@ def test_unusable_baseline_is_returned_unchanged(
     assert sink.last["fallback_reason"] == "baseline_invalid"
 
 
-def test_baseline_exception_propagates_unchanged(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_baseline_exception_propagates_unchanged(make_recommender: Make, sink: CapturingSink) -> None:
     """The handler's own exception reaches the caller as the same object, and is logged."""
     error = KeyError("user not found")
     recommend, _, _ = make_recommender(a=error)
@@ -440,9 +427,7 @@ def test_baseline_exception_propagates_unchanged(
     assert sink.last["fallback_reason"] == "baseline_error"
 
 
-def test_config_failure_serves_the_baseline(
-    sink: CapturingSink, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_config_failure_serves_the_baseline(sink: CapturingSink, caplog: pytest.LogCaptureFixture) -> None:
     """A config provider that raises: mode A for this request, reason logged."""
 
     class BrokenConfig:
@@ -458,16 +443,12 @@ def test_config_failure_serves_the_baseline(
     with caplog.at_level(logging.WARNING, logger="interleave_sdk"):
         assert recommend("u").item_id.tolist() == ["a"]
     assert rank_b.calls == 0
-    assert (
-        sink.last["fallback_reason"] == "config_error" and "SSM unreachable" in sink.last["error"]
-    )
+    assert sink.last["fallback_reason"] == "config_error" and "SSM unreachable" in sink.last["error"]
     assert sink.last["config"]["source"] == "error" and sink.last["mode"] == "A"
     assert "SSM unreachable" in caplog.text
 
 
-def test_unhashable_user_id_is_a_bucketing_error(
-    make_recommender: Make, sink: CapturingSink
-) -> None:
+def test_unhashable_user_id_is_a_bucketing_error(make_recommender: Make, sink: CapturingSink) -> None:
     """A user id whose text cannot be made serves the baseline with bucketing_error."""
 
     class Weird:
@@ -480,14 +461,23 @@ def test_unhashable_user_id_is_a_bucketing_error(
     assert sink.last["fallback_reason"] == "bucketing_error"
 
 
-@register("exploding_v1")
-def _exploding(rankings: Any, k: int, rng: random.Random) -> Interleaving:
-    raise ZeroDivisionError("merge bug")
+@pytest.fixture
+def exploding_method() -> Iterator[str]:
+    """A registered method that always fails, removed again after the test."""
+
+    def exploding(rankings: Any, k: int, rng: random.Random) -> Interleaving:
+        raise ZeroDivisionError("merge bug")
+
+    register("exploding_v1")(exploding)
+    yield "exploding_v1"
+    unregister("exploding_v1")
 
 
-def test_merge_failure_serves_the_baseline(make_recommender: Make, sink: CapturingSink) -> None:
+def test_merge_failure_serves_the_baseline(
+    make_recommender: Make, sink: CapturingSink, exploding_method: str
+) -> None:
     """An interleaving method that fails costs nothing but the experiment for that request."""
-    recommend, rank_a, _ = make_recommender(interleave_method="exploding_v1")
+    recommend, rank_a, _ = make_recommender(interleave_method=exploding_method)
     pd.testing.assert_frame_equal(recommend("u1"), frame(["a", "b", "c", "d"], "A"))
     assert rank_a.calls == 1
     assert sink.last["fallback_reason"] == "merge_error" and "merge bug" in sink.last["error"]
@@ -517,9 +507,7 @@ def test_default_sink_prints_one_json_line(capsys: pytest.CaptureFixture[str]) -
     """Without a sink, each call prints exactly one JSON line on stdout."""
     import orjson
 
-    @interleaved(
-        rankers={"B": lambda user_id: frame(["b"])}, config=StaticConfig(mode="INTERLEAVE")
-    )
+    @interleaved(rankers={"B": lambda user_id: frame(["b"])}, config=StaticConfig(mode="INTERLEAVE"))
     def recommend(user_id: str) -> pd.DataFrame:
         return frame(["a"])
 
@@ -535,9 +523,7 @@ def test_integer_item_ids_and_extra_columns_are_merged(sink: CapturingSink) -> N
     a = pd.DataFrame({"item_id": [1, 2, 3], "score": [3.0, 2.0, 1.0], "genre": ["x", "y", "z"]})
     b = pd.DataFrame({"item_id": [3, 4], "score": [9.0, 8.0], "maker": ["m", "n"]})
 
-    @interleaved(
-        rankers={"B": lambda user_id: b}, config=StaticConfig(mode="INTERLEAVE"), sink=sink, k=5
-    )
+    @interleaved(rankers={"B": lambda user_id: b}, config=StaticConfig(mode="INTERLEAVE"), sink=sink, k=5)
     def recommend(user_id: str) -> pd.DataFrame:
         return a
 

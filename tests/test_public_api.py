@@ -24,6 +24,7 @@ PUBLIC = [
     "JsonLineSink",
     "PoolSaturated",
     "RankerOutputError",
+    "SSMConfig",
     "Settings",
     "StaticConfig",
     "SystemClock",

@@ -1,5 +1,13 @@
 """Interleaving methods; :mod:`.api` is the only way in."""
 
-from .api import Interleaving, Method, available_methods, get_method, interleave, register
+from .api import Interleaving, Method, available_methods, get_method, interleave, register, unregister
 
-__all__ = ["Interleaving", "Method", "available_methods", "get_method", "interleave", "register"]
+__all__ = [
+    "Interleaving",
+    "Method",
+    "available_methods",
+    "get_method",
+    "interleave",
+    "register",
+    "unregister",
+]

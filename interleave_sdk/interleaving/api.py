@@ -52,6 +52,12 @@ def register(name: str) -> Callable[[M], M]:
     return add
 
 
+def unregister(name: str) -> None:
+    """Remove a method (plugins being unloaded, tests cleaning up); unknown names are an error."""
+    if _REGISTRY.pop(name, None) is None:
+        raise UnknownMethodError(name, _REGISTRY)
+
+
 def available_methods() -> tuple[str, ...]:
     """Names of the registered methods, sorted."""
     _load_builtin_methods()
