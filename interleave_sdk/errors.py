@@ -65,3 +65,11 @@ class ArmTimeout(InterleaveError, TimeoutError):
 
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
+
+
+class OutcomesError(InterleaveError, ValueError):
+    """A per-impression outcomes table (or a statistics argument) that cannot be analysed."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"cannot compute statistics: {problem}")
