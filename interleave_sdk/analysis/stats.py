@@ -129,7 +129,10 @@ def binomial_test_half(successes: int, trials: int) -> float:
     if 2 * smaller == trials:  # covers trials == 0: the observation is the mode
         return 1.0
     if trials <= _EXACT_LIMIT:
-        tail = sum(math.comb(trials, i) for i in range(smaller + 1))
+        term = tail = 1  # C(n, 0); C(n, i + 1) = C(n, i) · (n − i) / (i + 1), exactly
+        for j in range(smaller):
+            term = term * (trials - j) // (j + 1)
+            tail += term
         return min(1.0, (2 * tail) / (1 << trials))  # int / int is correctly rounded
     i = np.arange(1, smaller + 1, dtype=np.float64)
     log_comb = np.concatenate(([0.0], np.cumsum(np.log(trials - i + 1.0) - np.log(i))))
