@@ -73,3 +73,12 @@ class OutcomesError(InterleaveError, ValueError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"cannot compute statistics: {problem}")
+
+
+class ReportError(InterleaveError, OSError):
+    """The analysis report (Markdown and plots) could not be written to its directory."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"cannot write the report to {path}: {problem}")

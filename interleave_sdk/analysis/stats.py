@@ -44,8 +44,6 @@ TARGET_POWER = 0.8
 
 # Up to this many non-tied outcomes the sign test sums exact integers; above, log-space floats.
 _EXACT_LIMIT = 2000
-# Bootstrap counts are drawn in blocks of at most this many cells (rows × profiles) of memory.
-_BLOCK_CELLS = 2_000_000
 # Summed credits closer to zero than this are a tie (credits are sums of small floats).
 _CREDIT_ATOL = 1e-9
 
@@ -317,26 +315,32 @@ def bootstrap_delta(
     ΔAB = (W_A + T/2)/N − 1/2 = (W_A − W_B) / 2N, so a resample needs only each cluster's
     (wins A − wins B, clicked impressions). Drawing C clusters with replacement puts a
     multinomial(C, share of each distinct profile) count on every distinct (diff, size) pair, which
-    is exactly the same distribution; there are far fewer profiles than clusters, so the draw is
-    fast and memory stays small. An impression-level bootstrap is the special case size ≡ 1.
+    is exactly the same distribution. The multinomial is drawn as its chain of conditional
+    binomials, one vectorised draw per profile for all resamples at once; there are far fewer
+    profiles than clusters, so this is fast and needs memory for ``n_boot`` numbers only. An
+    impression-level bootstrap is the special case size ≡ 1.
     """
     d = np.asarray(diff, dtype=np.int64)
     n = np.asarray(size, dtype=np.int64)
     if d.size == 0 or (n < 1).any():
         raise OutcomesError("bootstrap needs at least one cluster and no empty cluster")
     span = 2 * int(n.max()) + 1  # diff lies in [-size, size]
-    keys, counts = np.unique(np.sort(n * span + (d + n)), return_counts=True)
-    profile_n = (keys // span).astype(np.float64)
-    profile_d = (keys % span).astype(np.float64) - profile_n
-    shares = counts / counts.sum()
-    n_clusters = int(d.size)
-    block = max(1, _BLOCK_CELLS // keys.size)
-    deltas = np.empty(n_boot, dtype=np.float64)
-    for start in range(0, n_boot, block):
-        stop = min(n_boot, start + block)
-        draws = rng.multinomial(n_clusters, shares, size=stop - start).astype(np.float64)
-        deltas[start:stop] = (draws @ profile_d) / (2.0 * (draws @ profile_n))
-    return deltas
+    keys, counts = np.unique(n * span + (d + n), return_counts=True)
+    profile_n = keys // span
+    profile_d = keys % span - profile_n
+    remaining = np.full(n_boot, d.size, dtype=np.int64)  # clusters still to place, per resample
+    unplaced = int(d.size)  # clusters of the profiles not yet visited, in the original sample
+    wins = np.zeros(n_boot, dtype=np.int64)
+    shown = np.zeros(n_boot, dtype=np.int64)
+    for p_d, p_n, count in zip(
+        profile_d.tolist(), profile_n.tolist(), counts.tolist(), strict=True
+    ):
+        drawn = remaining if count == unplaced else rng.binomial(remaining, count / unplaced)
+        remaining = remaining - drawn
+        unplaced -= count
+        wins += drawn * p_d
+        shown += drawn * p_n
+    return wins / (2.0 * shown)
 
 
 # --------------------------------------------------------------------------------------------
