@@ -235,14 +235,18 @@ def _numbers(outcomes: pd.DataFrame, column: str) -> _FloatArray:
     return values
 
 
-def _labels(outcomes: pd.DataFrame, column: str, valid: tuple[str, ...]) -> npt.NDArray[np.object_]:
-    values = outcomes[column].to_numpy(dtype=object)
-    bad = sorted({str(v) for v in pd.unique(values) if v not in valid})
+def _labels(outcomes: pd.DataFrame, column: str, valid: tuple[str, ...]) -> _IntArray:
+    """Each row's position in ``valid``; factorizing first keeps this fast on string columns."""
+    codes, uniques = pd.factorize(outcomes[column], use_na_sentinel=True)
+    bad = sorted(str(u) for u in uniques if u not in valid)
+    if (codes < 0).any():
+        bad.append("<missing>")
     if bad:
         raise OutcomesError(
             f"column {column!r} has value(s) {', '.join(bad)}; expected {', '.join(valid)}"
         )
-    return values
+    lookup = np.array([valid.index(str(u)) for u in uniques], dtype=np.int64)
+    return lookup[codes]
 
 
 def _user_clusters(user_ids: pd.Series[Any]) -> tuple[_IntArray, int]:
@@ -272,9 +276,8 @@ def _prepare(outcomes: pd.DataFrame, unit: str) -> _Columns:
             contested=empty,
         )
     _require(outcomes, OUTCOME_COLUMNS)
-    outcome = _labels(outcomes, "outcome", ("A", "B", "tie"))
-    first = _labels(outcomes, "first_team", ("A", "B"))
-    code = np.where(outcome == "A", 1, np.where(outcome == "B", -1, 0)).astype(np.int8)
+    code = np.array([1, -1, 0], dtype=np.int8)[_labels(outcomes, "outcome", ("A", "B", "tie"))]
+    first_a = _labels(outcomes, "first_team", ("A", "B")) == 0
     clicked_col = outcomes["clicked"]
     if clicked_col.isna().any():
         raise OutcomesError("column 'clicked' has missing values")
@@ -297,7 +300,7 @@ def _prepare(outcomes: pd.DataFrame, unit: str) -> _Columns:
         code=code,
         clicked=clicked,
         credit_diff=credit_diff,
-        first_a=np.asarray(first == "A", dtype=np.bool_),
+        first_a=first_a,
         slots=slots,
         contested=contested,
     )

@@ -65,4 +65,5 @@ def simulated_outcomes(
     credit_a = np.where(won_b, 0.0, 1.0)
     credit_b = np.where(won_a, 0.0, 1.0)
     ids = np.char.add("u", np.arange(users).astype(str)).astype(object)
-    return outcomes_frame(ids[user], credit_a, credit_b)
+    # user_index is not part of the outcomes contract; the statistics ignore extra columns.
+    return outcomes_frame(ids[user], credit_a, credit_b).assign(user_index=user)
