@@ -10,15 +10,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from statistics import NormalDist
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from ..errors import OutcomesError
-
-Unit = Literal["user", "impression"]
 
 #: Units of analysis: who counts as one independent observation.
 UNITS: tuple[str, ...] = ("user", "impression")
@@ -172,7 +170,8 @@ def further_units_for_power(
     Normal approximation of the one-sample proportion test: with ``q`` the observed share of A
     among non-tied units, ``n = ((z(1-α/2)·½ + z(power)·√(q(1-q))) / (q - ½))²`` non-tied units,
     inflated by the observed tie rate because ties carry no information. ``None`` when there is no
-    effect to detect (no non-tied units, or equal wins).
+    effect to detect (no non-tied units, or equal wins); 0 when the sample is already large enough
+    by this approximation.
     """
     decided = wins_a + wins_b
     if decided == 0 or wins_a == wins_b:
@@ -183,7 +182,7 @@ def further_units_for_power(
     z_power = normal.inv_cdf(power)
     needed_decided = ((z_alpha * 0.5 + z_power * math.sqrt(q * (1.0 - q))) / (q - 0.5)) ** 2
     needed_units = needed_decided * (decided + ties) / decided
-    return needed_units - (decided + ties)
+    return max(0.0, needed_units - (decided + ties))
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,13 +209,15 @@ class _Columns:
         return int(self.code.size)
 
 
-def _check_options(unit: str, n_boot: int, alpha: float) -> None:
+def _check_options(unit: str, n_boot: int, alpha: float, seed: int) -> None:
     if unit not in UNITS:
         raise OutcomesError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
         raise OutcomesError(f"n_boot must be a positive integer, got {n_boot!r}")
     if not 0.0 < alpha < 1.0:
         raise OutcomesError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise OutcomesError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def _require(outcomes: pd.DataFrame, columns: tuple[str, ...]) -> None:
@@ -461,7 +462,7 @@ def compute_verdict(
     as independent, which understates the uncertainty when users return. Empty input or no clicks
     give ``winner="none"`` and ``p_value=1.0``.
     """
-    _check_options(unit, n_boot, alpha)
+    _check_options(unit, n_boot, alpha, seed)
     cols = _prepare(outcomes, unit)
     return _verdict(cols, cols.size, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
 
@@ -498,7 +499,7 @@ def cumulative_series(
     with the same arguments. Looking at every row and stopping at the first small p-value is
     peeking: the false-positive rate then exceeds ``alpha`` (see the statistics docs).
     """
-    _check_options(unit, n_boot, alpha)
+    _check_options(unit, n_boot, alpha, seed)
     if points < 1:
         raise OutcomesError(f"points must be at least 1, got {points!r}")
     if len(outcomes) == 0:

@@ -481,10 +481,10 @@ def test_malformed_outcomes_raise_the_sdk_error(change: object, message: str) ->
 
 @pytest.mark.parametrize(
     "options",
-    [{"unit": "session"}, {"n_boot": 0}, {"alpha": 0.0}, {"alpha": 1.5}],
+    [{"unit": "session"}, {"n_boot": 0}, {"alpha": 0.0}, {"alpha": 1.5}, {"seed": -1}],
 )
 def test_bad_options_raise_an_interleave_error(options: dict[str, object]) -> None:
-    """An unknown unit, no resamples or an impossible alpha are refused up front."""
+    """An unknown unit, no resamples, an impossible alpha or a negative seed are refused."""
     with pytest.raises(InterleaveError):
         compute_verdict(hand_frame(), **options)  # type: ignore[arg-type]
 
