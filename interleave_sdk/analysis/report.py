@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
-from .stats import Verdict, click_share_by_position, cumulative_series
+from .stats import TARGET_POWER, Verdict, click_share_by_position, cumulative_series
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -119,7 +119,7 @@ def _power_text(verdict: Verdict) -> str:
         return "reached: the preference is significant"
     if verdict.power_needed is None:
         return "n/a: no preference observed to size a test for"
-    text = f"~{verdict.power_needed:,} more clicked impressions for 80 % power"
+    text = f"~{verdict.power_needed:,} more clicked impressions for {TARGET_POWER:.0%} power"
     rate = _click_rate(verdict)
     if rate:
         text += (

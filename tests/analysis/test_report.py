@@ -207,3 +207,17 @@ def test_table_flags_first_pick_imbalance() -> None:
         [f"u{i}" for i in range(100)], [1] * 100, [0] * 100, first_team=["A"] * 80 + ["B"] * 20
     )
     assert "IMBALANCED" in format_table(compute_verdict(frame, n_boot=10))
+
+
+def test_table_gives_the_power_estimate_in_clicked_and_interleaved_impressions() -> None:
+    """55 vs 45 users, half the impressions clicked: further clicked and interleaved counts."""
+    users = [f"u{i}" for i in range(100) for _ in range(2)]
+    credit_a = [1 if i < 55 else 0 for i in range(100) for _ in range(2)]
+    clicked = outcomes_frame(users, credit_a, [1 - a for a in credit_a])
+    unclicked = outcomes_frame(users, [0] * 200, [0] * 200)
+    verdict = compute_verdict(pd.concat([clicked, unclicked], ignore_index=True), n_boot=10)
+    assert verdict.winner == "none"
+    assert verdict.power_needed is not None
+    table = format_table(verdict)
+    assert f"~{verdict.power_needed:,} more clicked impressions for 80% power" in table
+    assert f"~{2 * verdict.power_needed:,} interleaved at the current click rate" in table
