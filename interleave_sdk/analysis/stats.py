@@ -227,8 +227,11 @@ def _require(outcomes: pd.DataFrame, columns: tuple[str, ...]) -> None:
 
 
 def _numbers(outcomes: pd.DataFrame, column: str) -> _FloatArray:
+    series = outcomes[column]
     try:
-        values = pd.to_numeric(outcomes[column]).to_numpy(dtype=np.float64, na_value=np.nan)
+        if not pd.api.types.is_numeric_dtype(series):  # text or objects: parse them
+            series = pd.to_numeric(series)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise OutcomesError(f"column {column!r} is not numeric") from exc
     if not np.isfinite(values).all():
