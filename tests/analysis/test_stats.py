@@ -481,9 +481,17 @@ def test_verdict_on_a_million_impressions_takes_seconds() -> None:
         (lambda f: f.assign(outcome="win"), "win"),
         (lambda f: f.assign(first_team="C"), "first_team"),
         (lambda f: f.assign(credit_a=np.nan), "credit_a"),
+        (lambda f: f.assign(credit_b="lots"), "credit_b"),
         (lambda f: f.assign(contested_slots=99), "contested_slots"),
     ],
-    ids=["missing-column", "bad-outcome", "bad-first-team", "nan-credit", "contested>slots"],
+    ids=[
+        "missing-column",
+        "bad-outcome",
+        "bad-first-team",
+        "nan-credit",
+        "text-credit",
+        "contested>slots",
+    ],
 )
 def test_malformed_outcomes_raise_the_sdk_error(
     change: Callable[[pd.DataFrame], pd.DataFrame], message: str
