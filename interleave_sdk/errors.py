@@ -81,3 +81,20 @@ class UnknownClickModelError(SimulationError, KeyError):
 
     def __str__(self) -> str:
         return f"unknown click model {self.name!r}; valid click models: {', '.join(self.valid)}"
+
+
+class OutcomesError(InterleaveError, ValueError):
+    """A per-impression outcomes table (or a statistics argument) that cannot be analysed."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"cannot compute statistics: {problem}")
+
+
+class ReportError(InterleaveError, OSError):
+    """The analysis report (Markdown and plots) could not be written to its directory."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"cannot write the report to {path}: {problem}")

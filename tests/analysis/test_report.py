@@ -1,0 +1,223 @@
+"""The verdict table and the Markdown report with its plots."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from interleave_sdk.analysis.report import PLOT_FILES, REPORT_FILE, format_table, write_report
+from interleave_sdk.analysis.stats import Verdict, compute_verdict
+from interleave_sdk.errors import ReportError
+
+from .outcome_frames import outcomes_frame, simulated_outcomes
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Result:
+    """The four attributes every analysis result has."""
+
+    verdict: Verdict
+    outcomes: pd.DataFrame
+    matching: dict[str, int] = field(default_factory=dict)
+    data_quality: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResultWithClicks(Result):
+    """A result that also carries per-position click counts."""
+
+    clicks_by_position: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _result(with_clicks: bool = True) -> Result:
+    outcomes = simulated_outcomes(
+        np.random.default_rng(9), users=300, mean_impressions=3, p_a=0.45, p_b=0.3
+    )
+    verdict = compute_verdict(outcomes, n_boot=200)
+    matching = {"by_ranking_id": 700, "by_window": 150, "unmatched": 12}
+    quality = {"malformed_lines": 3, "duplicate_events": 5}
+    if not with_clicks:
+        return Result(verdict, outcomes, matching, quality)
+    clicks = pd.DataFrame(
+        {
+            "position": [1, 1, 2, 2, 3],
+            "source_ranker": ["A", "B", "A", "B", "A"],
+            "clicks": [300, 250, 120, 100, 40],
+        }
+    )
+    return ResultWithClicks(verdict, outcomes, matching, quality, clicks)
+
+
+def _empty_result() -> Result:
+    return Result(compute_verdict(pd.DataFrame()), pd.DataFrame())
+
+
+def _assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 5_000  # a drawn figure, not an empty file
+
+
+# ---------------------------------------------------------------------------- write_report
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Reports written once per module, with and without per-position clicks."""
+    base = tmp_path_factory.mktemp("reports")
+    return {
+        "with-clicks": write_report(_result(with_clicks=True), base / "with", points=10),
+        "without-clicks": write_report(_result(with_clicks=False), base / "without", points=10),
+    }
+
+
+@pytest.mark.parametrize("case", ["with-clicks", "without-clicks"])
+def test_report_writes_markdown_and_every_plot(written: dict[str, Path], case: str) -> None:
+    """report.md and the three PNGs exist, are real PNGs, and the report links each one."""
+    report = written[case]
+    assert report.name == REPORT_FILE
+    text = report.read_text(encoding="utf-8")
+    for name in PLOT_FILES.values():
+        _assert_png(report.parent / name)
+        assert f"]({name})" in text
+
+
+def test_report_states_the_verdict_and_the_counts(written: dict[str, Path]) -> None:
+    """The Markdown carries the headline, the verdict table, matching and data-quality counts."""
+    verdict = _result().verdict
+    text = written["with-clicks"].read_text(encoding="utf-8")
+    assert f"Users prefer **{verdict.winner}**" in text
+    assert f"| ΔAB | {verdict.delta_ab:+.4f}" in text
+    assert "| by_window | 150 |" in text
+    assert "| duplicate_events | 5 |" in text
+
+
+def test_click_share_plot_draws_the_data_when_given(written: dict[str, Path]) -> None:
+    """With per-position clicks the plot differs from the no-data placeholder."""
+    name = PLOT_FILES["click_share"]
+    with_clicks = (written["with-clicks"].parent / name).read_bytes()
+    assert with_clicks != (written["without-clicks"].parent / name).read_bytes()
+
+
+def test_report_on_an_empty_result(tmp_path: Path) -> None:
+    """No impressions at all: every file is still written and the report says so."""
+    report = write_report(_empty_result(), tmp_path / "nested" / "dir")
+    text = report.read_text(encoding="utf-8")
+    assert "No clicked interleaved impressions yet" in text
+    assert "Nothing to report." in text
+    for name in PLOT_FILES.values():
+        _assert_png(report.parent / name)
+
+
+def test_report_warns_about_first_pick_imbalance(tmp_path: Path) -> None:
+    """A drafting first in 80 of 100 interleavings puts a warning above the table."""
+    frame = outcomes_frame(
+        [f"u{i}" for i in range(100)], [1] * 100, [0] * 100, first_team=["A"] * 80 + ["B"] * 20
+    )
+    result = Result(compute_verdict(frame, n_boot=50), frame)
+    text = write_report(result, tmp_path, points=2).read_text(encoding="utf-8")
+    assert "**Warning:** A drafted first in 80.0 %" in text
+
+
+def test_unwritable_directory_raises_report_error(tmp_path: Path) -> None:
+    """A path that is a file cannot hold the report: ReportError, chained to the OSError."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReportError) as info:
+        write_report(_empty_result(), blocker)
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_report_module_keeps_matplotlib_out_of_imports_and_pyplot_out_of_writing(
+    tmp_path: Path,
+) -> None:
+    """Importing loads no matplotlib; writing uses the Agg canvas without pyplot's global state."""
+    script = (
+        "import sys, pandas as pd\n"
+        "from interleave_sdk.analysis import report, stats\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported at import time'\n"
+        "class R:\n"
+        "    verdict = stats.compute_verdict(pd.DataFrame())\n"
+        "    outcomes = pd.DataFrame()\n"
+        "    matching = {}\n"
+        "    data_quality = {}\n"
+        f"report.write_report(R(), {str(tmp_path)!r})\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / REPORT_FILE).exists()
+
+
+# ---------------------------------------------------------------------------- format_table
+
+
+def test_table_lists_every_headline_statistic() -> None:
+    """Winner, ΔAB with CI, p-value, impressions, users, tie rate, contested share, first pick."""
+    verdict = _result().verdict
+    table = format_table(verdict)
+    for label in (
+        "winner",
+        "ΔAB",
+        "95 % CI",
+        "p-value (sign test)",
+        "impressions",
+        "users",
+        "tie rate",
+        "contested share",
+        "first-pick balance",
+    ):
+        assert label in table
+    assert f"{verdict.delta_ab:+.4f}" in table
+    assert f"{verdict.impressions:,} clicked" in table
+
+
+def test_table_appends_matching_and_data_quality_counts() -> None:
+    """Matching and data-quality entries follow the verdict, numbers with thousands separators."""
+    table = format_table(_empty_result().verdict, {"by_ranking_id": 12345}, {"malformed_lines": 7})
+    assert "Feedback matching" in table
+    assert "12,345" in table
+    assert "malformed_lines" in table
+
+
+def test_table_of_an_empty_verdict_has_no_nan() -> None:
+    """Undefined numbers read n/a, never nan."""
+    table = format_table(_empty_result().verdict)
+    assert "nan" not in table.lower()
+    assert "n/a" in table
+    assert "none (not significant" in table
+
+
+def test_table_flags_first_pick_imbalance() -> None:
+    """An imbalanced first pick is shouted, not hidden."""
+    frame = outcomes_frame(
+        [f"u{i}" for i in range(100)], [1] * 100, [0] * 100, first_team=["A"] * 80 + ["B"] * 20
+    )
+    assert "IMBALANCED" in format_table(compute_verdict(frame, n_boot=10))
+
+
+def test_table_gives_the_power_estimate_in_clicked_and_interleaved_impressions() -> None:
+    """55 vs 45 users, half the impressions clicked: further clicked and interleaved counts."""
+    users = [f"u{i}" for i in range(100) for _ in range(2)]
+    credit_a = [1 if i < 55 else 0 for i in range(100) for _ in range(2)]
+    clicked = outcomes_frame(users, credit_a, [1 - a for a in credit_a])
+    unclicked = outcomes_frame(users, [0] * 200, [0] * 200)
+    verdict = compute_verdict(pd.concat([clicked, unclicked], ignore_index=True), n_boot=10)
+    assert verdict.winner == "none"
+    assert verdict.power_needed is not None
+    table = format_table(verdict)
+    assert f"~{verdict.power_needed:,} more clicked impressions for 80% power" in table
+    assert f"~{2 * verdict.power_needed:,} interleaved at the current click rate" in table
