@@ -30,18 +30,29 @@ def parse_mode(value: object) -> str:
     raise InvalidConfigValue("mode", value, "one of A, B, INTERLEAVE")
 
 
-def parse_rate(value: object) -> float:
-    """A share of traffic in [0, 1]; strings are accepted because SSM stores text."""
-    expected = "a number between 0 and 1"
-    if isinstance(value, bool):
-        raise InvalidConfigValue("sampling_rate", value, expected)
-    try:
-        rate = float(cast(Any, value))
-    except (TypeError, ValueError) as exc:
-        raise InvalidConfigValue("sampling_rate", value, expected) from exc
-    if not 0.0 <= rate <= 1.0:  # also rejects NaN
-        raise InvalidConfigValue("sampling_rate", value, expected)
-    return rate
+def _number(key: str, expected: str, accept: Callable[[float], bool]) -> Callable[[object], float]:
+    """A parser for a finite number (text accepted, as SSM stores text; booleans refused)."""
+
+    def parse(value: object) -> float:
+        if isinstance(value, bool):
+            raise InvalidConfigValue(key, value, expected)
+        try:
+            number = float(cast(Any, value))
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigValue(key, value, expected) from exc
+        if not accept(number):  # comparisons with NaN are False, so NaN is refused here too
+            raise InvalidConfigValue(key, value, expected)
+        return number
+
+    return parse
+
+
+#: A share of traffic in [0, 1].
+parse_rate = _number("sampling_rate", "a number between 0 and 1", lambda x: 0.0 <= x <= 1.0)
+#: The non-baseline arm's deadline.
+parse_timeout_ms = _number(
+    "timeout_ms", "a positive number of milliseconds", lambda x: 0.0 < x < float("inf")
+)
 
 
 def parse_bool(key: str) -> Callable[[object], bool]:
@@ -70,19 +81,6 @@ def parse_seed_strategy(value: object) -> str:
     if isinstance(value, str) and value.strip().lower() in SEED_STRATEGIES:
         return value.strip().lower()
     raise InvalidConfigValue("seed_strategy", value, "one of user, request")
-
-
-def parse_timeout_ms(value: object) -> float:
-    expected = "a positive number of milliseconds"
-    if isinstance(value, bool):
-        raise InvalidConfigValue("timeout_ms", value, expected)
-    try:
-        ms = float(cast(Any, value))
-    except (TypeError, ValueError) as exc:
-        raise InvalidConfigValue("timeout_ms", value, expected) from exc
-    if not 0.0 < ms < float("inf"):
-        raise InvalidConfigValue("timeout_ms", value, expected)
-    return ms
 
 
 #: key -> parser. The order is the documentation order.
