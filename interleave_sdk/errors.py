@@ -65,3 +65,26 @@ class ArmTimeout(InterleaveError, TimeoutError):
 
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
+
+
+class AnalysisError(InterleaveError):
+    """The log analysis could not run to a result (a failed query, an internal inconsistency)."""
+
+
+class AnalysisInputError(AnalysisError, ValueError):
+    """An analysis input or parameter is unusable: a missing file, a missing column, a bad value.
+
+    The CLI maps it to exit code 2 (bad arguments), every other :class:`AnalysisError` to 1.
+    """
+
+
+class UnknownCreditRuleError(AnalysisInputError, KeyError):
+    """A credit rule name that is not in the registry; lists the valid names."""
+
+    def __init__(self, name: str, valid: Iterable[str]) -> None:
+        self.name = name
+        self.valid = sorted(valid)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"unknown credit rule {self.name!r}; valid rules: {', '.join(self.valid)}"
