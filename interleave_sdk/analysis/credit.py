@@ -52,11 +52,13 @@ def get_credit_rule(name: str) -> CreditRule:
 
 
 def _every_item(items: pd.DataFrame) -> pd.Series[bool]:
-    return pd.Series(True, index=items.index, dtype=bool)
+    every: pd.Series[bool] = pd.Series(True, index=items.index, dtype=bool)
+    return every
 
 
 def _outside_common_prefix(items: pd.DataFrame) -> pd.Series[bool]:
-    return items["position"] > items["prefix_len"]
+    outside: pd.Series[bool] = items["position"] > items["prefix_len"]
+    return outside
 
 
 TEAM_DRAFT = register(

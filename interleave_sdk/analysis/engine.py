@@ -85,9 +85,7 @@ class DuckDBEngine:
                     con.execute(f"SET threads = {int(self.threads)}")
                 for macro in _COMPAT_MACROS:
                     con.execute(macro)
-                return self._run(
-                    con, files, feedback, rule, kinds, negative_counts, window_seconds
-                )
+                return self._run(con, files, feedback, rule, kinds, negative_counts, window_seconds)
             finally:
                 con.close()
 

@@ -7,6 +7,7 @@ column, so "the SQL path equals the pandas reference" can be checked with a plai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -40,7 +41,12 @@ EVENT_COLUMNS: tuple[str, ...] = (
 )
 
 MATCHED = ("ranking_id", "window")
-UNMATCHED = ("unknown_ranking_id", "item_not_in_ranking", "before_exposure", "no_exposure_in_window")
+UNMATCHED = (
+    "unknown_ranking_id",
+    "item_not_in_ranking",
+    "before_exposure",
+    "no_exposure_in_window",
+)
 #: Exposure record statuses from rankings.sql, and the data-quality key each is counted under.
 RANKING_STATUS_KEYS = {
     "other_event": "other_events",
@@ -60,15 +66,18 @@ class Attribution:
     data_quality: dict[str, int]
 
 
-def _text(series: pd.Series[object]) -> pd.Series[object]:
-    return series.astype(object).where(series.notna(), None)
+def _text(series: pd.Series[Any]) -> pd.Series[Any]:
+    """Text with ``None`` (never NaN or pd.NA) for missing values, in an object column."""
+    out: pd.Series[Any] = series.astype(object).where(series.notna(), None)
+    return out
 
 
-def _utc(series: pd.Series[object]) -> pd.Series[object]:
+def _utc(series: pd.Series[Any]) -> pd.Series[Any]:
     stamps = pd.to_datetime(series)
     if getattr(stamps.dt, "tz", None) is None:
         stamps = stamps.dt.tz_localize("UTC")
-    return stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    out: pd.Series[Any] = stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    return out
 
 
 def finish_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +96,9 @@ def finish_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
             "contested_slots": frame["contested_slots"].astype("int64"),
         }
     )
-    return out.sort_values(["ts", "ranking_id"], kind="stable").reset_index(drop=True)
+    ordered: pd.DataFrame = out.sort_values(["ts", "ranking_id"], kind="stable")
+    result: pd.DataFrame = ordered.reset_index(drop=True)
+    return result
 
 
 def finish_events(frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +119,9 @@ def finish_events(frame: pd.DataFrame) -> pd.DataFrame:
         }
     )
     keys = ["ts", "user_id", "item_id", "kind", "event_ranking_id"]
-    return out.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)
+    ordered: pd.DataFrame = out.sort_values(keys, kind="stable", na_position="first")
+    result: pd.DataFrame = ordered.reset_index(drop=True)
+    return result
 
 
 def count_matching(events: pd.DataFrame) -> dict[str, int]:
@@ -122,7 +135,7 @@ def count_matching(events: pd.DataFrame) -> dict[str, int]:
 
 
 def count_event_quality(events: pd.DataFrame) -> dict[str, int]:
-    """Bad or unusable feedback, by reason (distinct events; duplicates count their extra copies)."""
+    """Unusable feedback by reason (distinct events; duplicates count their extra copies)."""
     status = events["status"]
     counts = {name: int((status == name).sum()) for name in UNMATCHED}
     counts["ignored_kind"] = int((status == "ignored_kind").sum())

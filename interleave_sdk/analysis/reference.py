@@ -46,7 +46,8 @@ def _timestamp(value: Any) -> pd.Timestamp | None:
     stamp = pd.to_datetime(value.replace("T", " ").replace("Z", ""), errors="coerce")
     if pd.isna(stamp) or stamp.tzinfo is not None:
         return None
-    return pd.Timestamp(stamp)
+    parsed: pd.Timestamp = pd.Timestamp(stamp)
+    return parsed
 
 
 def _items(value: Any) -> list[dict[str, Any]] | None:
@@ -71,7 +72,7 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
 
 def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Raw JSON objects as the ``{ranking_log}`` relation (typed as the DuckDB reader types it)."""
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "event": [_text(r.get("event")) for r in records],
             "ranking_id": [_text(r.get("ranking_id")) for r in records],
@@ -82,11 +83,12 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
         },
         dtype=object,
     )
+    return frame
 
 
 def rankings(log: pd.DataFrame) -> pd.DataFrame:
     """rankings.sql: a status per record (ok, other_event, not_interleaved, invalid, duplicate)."""
-    out = log[["ranking_id", "user_id", "items"]].copy()
+    out: pd.DataFrame = log[["ranking_id", "user_id", "items"]].copy()
     out["ts"] = [_timestamp(v) for v in log["ts"]]
     status = []
     for event, served, ranking_id, ts, items in zip(
@@ -111,7 +113,7 @@ def rankings(log: pd.DataFrame) -> pd.DataFrame:
 
 def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
     """exposure_items.sql: one row per shown item of the valid rankings, whole rankings only."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ranking_id, user_id, ts, items in ranked.loc[
         ranked["status"] == "ok", ["ranking_id", "user_id", "ts", "items"]
     ].itertuples(index=False):
@@ -120,9 +122,10 @@ def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
             for idx, item in enumerate(items, start=1)
         )
         if valid:
-            rows.extend({"ranking_id": ranking_id, "user_id": user_id, "ts": ts, **i} for i in items)
+            head = {"ranking_id": ranking_id, "user_id": user_id, "ts": ts}
+            rows.extend({**head, **item} for item in items)
     columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "rank_a", "rank_b"]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
     # Log times are UTC by contract; the SQL side keeps them as naive UTC timestamps.
     frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     return frame
@@ -143,7 +146,8 @@ def impressions(items: pd.DataFrame) -> pd.DataFrame:
     first = items.loc[items["position"] == 1].set_index("ranking_id")["team"]
     out["first_team"] = out["ranking_id"].map(first)
     out["prefix_len"] = (out["first_split"] - 1).fillna(out["slots"]).astype("int64")
-    return out.drop(columns="first_split")
+    result: pd.DataFrame = out.drop(columns="first_split")
+    return result
 
 
 def attribution(
@@ -155,9 +159,7 @@ def attribution(
 ) -> pd.DataFrame:
     """attribution.sql: a status (and, when matched, a ranking) per distinct feedback event."""
     keys = ["user_id", "item_id", "ts", "kind", "ranking_id"]
-    events = (
-        feedback.groupby(keys, dropna=False, sort=False).size().rename("copies").reset_index()
-    )
+    events = feedback.groupby(keys, dropna=False, sort=False).size().rename("copies").reset_index()
     events = events.rename(columns={"ranking_id": "event_ranking_id"})
     events["polarity"] = events["kind"].map(lambda k: kinds.get(k) if k is not None else None)
     events["status"] = None
@@ -168,10 +170,11 @@ def attribution(
 
     # By ranking id: that impression only.
     known = set(imps["ranking_id"])
-    shown = {(r, i): t for r, i, t in items[["ranking_id", "item_id", "ts"]].itertuples(index=False)}
+    exposed = items[["ranking_id", "item_id", "ts"]].itertuples(index=False)
+    shown = {(rid, item): ts for rid, item, ts in exposed}
     by_id = usable & events["event_ranking_id"].notna()
     for idx in events.index[by_id]:
-        rid, item, ts = events.at[idx, "event_ranking_id"], events.at[idx, "item_id"], events.at[idx, "ts"]
+        rid, item, ts = events.loc[idx, ["event_ranking_id", "item_id", "ts"]]
         if rid not in known:
             events.at[idx, "status"] = "unknown_ranking_id"
         elif (rid, item) not in shown:
@@ -201,7 +204,7 @@ def attribution(
 
 def _with_item_facts(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     facts = items[["ranking_id", "item_id", "position", "team"]]
-    merged = events.merge(facts, on=["ranking_id", "item_id"], how="left")
+    merged = events.merge(facts, on=["ranking_id", "item_id"], how="left", validate="many_to_one")
     return finish_events(merged)
 
 

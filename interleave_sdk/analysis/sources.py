@@ -53,7 +53,7 @@ def expand_paths(spec: PathSpec) -> list[Path]:
 
 def _open_text(path: Path) -> IO[bytes]:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
 
@@ -129,7 +129,8 @@ class PostgresFeedback:
                 rows = cursor.fetchall()
         except psycopg.Error as exc:
             raise AnalysisInputError(f"feedback query failed: {exc}") from exc
-        return pd.DataFrame.from_records(rows, columns=names)
+        frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=names)
+        return frame
 
 
 FeedbackInput = Union[str, "os.PathLike[str]", pd.DataFrame, FeedbackSource]
@@ -264,4 +265,3 @@ def normalize_feedback(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]
         frame["ranking_id"] = pd.Series([None] * len(raw), dtype=object)
     counts["feedback_rows"] = len(frame)
     return frame[list(FEEDBACK_COLUMNS)], counts
-

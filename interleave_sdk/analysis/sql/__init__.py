@@ -14,7 +14,8 @@ from ...errors import AnalysisError
 #: The pipeline's steps, in the order they run; each names a file ``<step>.sql`` here.
 STEPS: tuple[str, ...] = ("rankings", "exposure_items", "impressions", "attribution", "credit")
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+# ``${...}`` is Athena's own template syntax (partition projection), never one of ours.
+_PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)\}")
 
 
 def load(name: str) -> str:
@@ -42,3 +43,21 @@ def render(name: str, **values: object) -> str:
             f"{name}.sql: missing values for {sorted(missing)}, unexpected {sorted(extra)}"
         )
     return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)
+
+
+def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> str:
+    """``athena_ddl.sql`` filled in: the log table and the two views, built from the step files.
+
+    The views embed ``rankings.sql`` and ``exposure_items.sql`` themselves, so Athena and DuckDB
+    run the same text; the remaining steps run on Athena with the same :func:`render` calls.
+    """
+    full = f"{database}.{table}"
+    return render(
+        "athena_ddl",
+        database=database,
+        table=table,
+        location=location,
+        first_day=first_day,
+        rankings_sql=render("rankings", ranking_log=full).strip(),
+        exposure_items_sql=render("exposure_items", rankings=f"{full}_rankings").strip(),
+    )
