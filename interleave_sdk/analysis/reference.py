@@ -98,7 +98,7 @@ def rankings(log: pd.DataFrame) -> pd.DataFrame:
             status.append("other_event")
         elif served != "interleaved":
             status.append("not_interleaved")
-        elif not ranking_id or ts is None or not items:
+        elif not ranking_id or pd.isna(ts) or not items:
             status.append("invalid")
         else:
             status.append("ok")
