@@ -166,4 +166,3 @@ def format_table(payload: dict[str, Any]) -> str:
     rows += [(f"data {k}", str(v)) for k, v in payload.get("data_quality", {}).items() if v]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
-

@@ -27,8 +27,13 @@ def rec(ranking_id: str, user: str | None, seconds: float, items: list[Any], **k
 
 
 def event(user: str | None, item: Any, seconds: float, kind: str = "click", rid: str | None = None):
-    return {"user_id": user, "item_id": item, "ts": at(seconds).isoformat(), "kind": kind,
-            "ranking_id": rid}
+    return {
+        "user_id": user,
+        "item_id": item,
+        "ts": at(seconds).isoformat(),
+        "kind": kind,
+        "ranking_id": rid,
+    }
 
 
 def events(*rows: dict) -> pd.DataFrame:

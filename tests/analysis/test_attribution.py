@@ -143,8 +143,15 @@ def test_mixed_time_zones_are_normalised_to_utc(run):
 
 def test_offset_that_lands_before_exposure_is_not_matched(run):
     """+02:00 read as UTC would fall in the window; converted it is two hours too early."""
-    fb = events({"user_id": "u1", "item_id": "a", "ts": "2026-11-23T01:00:00+02:00",
-                 "kind": "click", "ranking_id": None})
+    fb = events(
+        {
+            "user_id": "u1",
+            "item_id": "a",
+            "ts": "2026-11-23T01:00:00+02:00",
+            "kind": "click",
+            "ranking_id": None,
+        }
+    )
     result = run([rec("r1", "u1", 0, ITEMS)], fb)
     assert result.matching["unmatched"] == 1
 
@@ -153,8 +160,13 @@ def test_bad_timestamps_and_missing_items_are_invalid_events(run):
     """Unparseable times and missing item ids are counted, never attributed."""
     fb = events(
         {"user_id": "u1", "item_id": "a", "ts": "yesterday", "kind": "click", "ranking_id": "r1"},
-        {"user_id": "u1", "item_id": None, "ts": T0.isoformat(), "kind": "click",
-         "ranking_id": "r1"},
+        {
+            "user_id": "u1",
+            "item_id": None,
+            "ts": T0.isoformat(),
+            "kind": "click",
+            "ranking_id": "r1",
+        },
     )
     result = run([rec("r1", "u1", 0, ITEMS)], fb)
     assert result.data_quality["bad_timestamps"] == 1
@@ -164,8 +176,10 @@ def test_bad_timestamps_and_missing_items_are_invalid_events(run):
 
 def test_integer_item_ids_compare_as_text(run):
     """Item 7 in the log and "7" in the feedback are the same item."""
-    result = run([rec("r1", "u1", 0, [(7, "B", 1, 1), (8, "A", 2, None)])],
-                 events(event("u1", "8", 5, rid="r1")))
+    result = run(
+        [rec("r1", "u1", 0, [(7, "B", 1, 1), (8, "A", 2, None)])],
+        events(event("u1", "8", 5, rid="r1")),
+    )
     assert result.outcomes.loc[0, "outcome"] == "A"
 
 

@@ -38,8 +38,11 @@ def test_identical_lists_always_tie(run, credit):
 
 def test_competitive_prefix_is_neutral(run):
     """Clicks on the common prefix credit no one under competitive; x3 still wins for A."""
-    fb = events(event("u1", "x1", 5, rid="r1"), event("u1", "x2", 6, rid="r1"),
-                event("u1", "x3", 7, rid="r1"))
+    fb = events(
+        event("u1", "x1", 5, rid="r1"),
+        event("u1", "x2", 6, rid="r1"),
+        event("u1", "x3", 7, rid="r1"),
+    )
     result = run([rec("r1", "u1", 0, SHARED_PREFIX)], fb, credit="competitive")
     assert outcome_of(result) == (1.0, 0.0, "A", True)
     assert result.outcomes.loc[0, "contested_slots"] == 2
@@ -47,8 +50,11 @@ def test_competitive_prefix_is_neutral(run):
 
 def test_team_draft_counts_every_click_for_its_drafter(run):
     """Under team_draft x1 and x3 count for A, x2 for B."""
-    fb = events(event("u1", "x1", 5, rid="r1"), event("u1", "x2", 6, rid="r1"),
-                event("u1", "x3", 7, rid="r1"))
+    fb = events(
+        event("u1", "x1", 5, rid="r1"),
+        event("u1", "x2", 6, rid="r1"),
+        event("u1", "x3", 7, rid="r1"),
+    )
     result = run([rec("r1", "u1", 0, SHARED_PREFIX)], fb, credit="team_draft")
     assert outcome_of(result) == (2.0, 1.0, "A", True)
 
@@ -80,8 +86,11 @@ def test_negative_alone_marks_clicked_only_when_counted(run):
 
 def test_double_click_on_one_item_counts_once(run):
     """Two clicks on the same item of one impression are one point."""
-    fb = events(event("u1", "x3", 5, rid="r1"), event("u1", "x3", 9, rid="r1"),
-                event("u1", "x4", 6, rid="r1"))
+    fb = events(
+        event("u1", "x3", 5, rid="r1"),
+        event("u1", "x3", 9, rid="r1"),
+        event("u1", "x4", 6, rid="r1"),
+    )
     result = run([rec("r1", "u1", 0, SHARED_PREFIX)], fb, credit="team_draft")
     assert outcome_of(result) == (1.0, 1.0, "tie", True)
 
@@ -101,8 +110,16 @@ def test_outcomes_follow_contract_columns(run):
     """The outcomes frame has exactly the contract's columns and dtypes."""
     result = run([rec("r1", None, 0, SHARED_PREFIX)], events())
     assert list(result.outcomes.columns) == [
-        "ranking_id", "user_id", "ts", "credit_a", "credit_b", "outcome", "clicked",
-        "first_team", "slots", "contested_slots",
+        "ranking_id",
+        "user_id",
+        "ts",
+        "credit_a",
+        "credit_b",
+        "outcome",
+        "clicked",
+        "first_team",
+        "slots",
+        "contested_slots",
     ]
     assert str(result.outcomes["ts"].dtype) == "datetime64[us, UTC]"
     assert result.outcomes.loc[0, "user_id"] is None
