@@ -1,8 +1,8 @@
 """Run the shipped ``.sql`` files on DuckDB: embedded, no server, reading the JSON lines directly.
 
-DuckDB parses every line itself (``json_valid`` / ``from_json``), so malformed lines are counted
-without a Python pass over the logs. The one gap in the common dialect, Trino's ``sequence()``,
-is filled by a macro; the queries themselves are the files, unchanged.
+DuckDB parses every line itself (``from_json``), so malformed lines are counted without a Python
+pass over the logs; the reader hands the items on as parallel arrays, the shape the step files
+expect. The one gap in the common dialect, Trino's ``sequence()``, is filled by a macro.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def kinds_relation(kinds: Mapping[str, int]) -> str:
 class DuckDBEngine:
     """Materialises each step as a table in a scratch database, then reads the counts back.
 
-    ``database`` defaults to a file in a temporary directory, so large inputs spill to disk
-    under ``memory_limit`` instead of growing the process without bound.
+    ``database`` defaults to in-memory; past ``memory_limit`` DuckDB spills to a temporary
+    directory instead of growing the process without bound.
     """
 
     def __init__(
@@ -75,12 +75,12 @@ class DuckDBEngine:
 
         files = [str(path) for path in expand_paths(exposures)]
         with tempfile.TemporaryDirectory(prefix="interleave-duckdb-") as scratch:
-            database = self.database or str(Path(scratch) / "analysis.duckdb")
-            con = duckdb.connect(database)
+            con = duckdb.connect(self.database or ":memory:")
             try:
                 con.execute(f"SET memory_limit = {_quote(self.memory_limit)}")
                 con.execute(f"SET temp_directory = {_quote(str(Path(scratch) / 'spill'))}")
                 con.execute("SET preserve_insertion_order = false")
+                con.execute("SET enable_progress_bar = false")
                 if self.threads is not None:
                     con.execute(f"SET threads = {int(self.threads)}")
                 for macro in _COMPAT_MACROS:
@@ -118,7 +118,12 @@ class DuckDBEngine:
         ).fetchone()
         con.execute(
             "CREATE VIEW ranking_log AS SELECT j.event AS event, j.ranking_id AS ranking_id,"
-            " j.user_id AS user_id, j.ts AS ts, j.served AS served, j.items AS items"
+            " j.user_id AS user_id, j.ts AS ts, j.served AS served,"
+            " list_transform(j.items, lambda i: i.item_id) AS item_ids,"
+            " list_transform(j.items, lambda i: i.position) AS positions,"
+            " list_transform(j.items, lambda i: i.source_ranker) AS teams,"
+            " list_transform(j.items, lambda i: i.ranks.A) AS ranks_a,"
+            " list_transform(j.items, lambda i: i.ranks.B) AS ranks_b"
             " FROM log_lines WHERE valid"
         )
         steps = {

@@ -54,12 +54,13 @@ def test_step_parses_as_trino(step, rule):
 def test_athena_ddl_parses_and_embeds_the_steps():
     """The DDL is a table and two views whose bodies are rankings.sql and exposure_items.sql."""
     ddl = sql.athena_ddl(database="db", table="log", location="s3://b/p/", first_day="2026/01/01")
-    table, rankings_view, items_view = sqlglot.parse(ddl, read="athena")
+    table, reader, rankings_view, items_view = sqlglot.parse(ddl, read="athena")
+    assert reader.args["kind"] == "VIEW"
     assert table.args["kind"] == "TABLE"
     assert "'ignore.malformed.json'" in ddl
     assert "${dt}" in ddl  # Athena's projection template survives our placeholder filling
     for view, step, source in [
-        (rankings_view, "rankings", {"ranking_log": "db.log"}),
+        (rankings_view, "rankings", {"ranking_log": "db.log_log"}),
         (items_view, "exposure_items", {"rankings": "db.log_rankings"}),
     ]:
         assert view.args["kind"] == "VIEW"
@@ -74,8 +75,8 @@ def test_steps_run_on_duckdb_in_order():
         con.execute(macro)
     con.execute(
         "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, user_id VARCHAR,"
-        " ts VARCHAR, served VARCHAR, items STRUCT(item_id VARCHAR, position INTEGER,"
-        " source_ranker VARCHAR, ranks STRUCT(a INTEGER, b INTEGER))[])"
+        " ts VARCHAR, served VARCHAR, item_ids VARCHAR[], positions INTEGER[], teams VARCHAR[],"
+        " ranks_a INTEGER[], ranks_b INTEGER[])"
     )
     con.execute(
         "CREATE TABLE feedback (user_id VARCHAR, item_id VARCHAR, ts TIMESTAMP, kind VARCHAR,"

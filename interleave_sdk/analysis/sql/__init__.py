@@ -46,7 +46,7 @@ def render(name: str, **values: object) -> str:
 
 
 def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> str:
-    """``athena_ddl.sql`` filled in: the log table and the two views, built from the step files.
+    """``athena_ddl.sql`` filled in: the log table, its reader view, and two views of the steps.
 
     The views embed ``rankings.sql`` and ``exposure_items.sql`` themselves, so Athena and DuckDB
     run the same text; the remaining steps run on Athena with the same :func:`render` calls.
@@ -58,6 +58,6 @@ def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> s
         table=table,
         location=location,
         first_day=first_day,
-        rankings_sql=render("rankings", ranking_log=full).strip(),
+        rankings_sql=render("rankings", ranking_log=f"{full}_log").strip(),
         exposure_items_sql=render("exposure_items", rankings=f"{full}_rankings").strip(),
     )

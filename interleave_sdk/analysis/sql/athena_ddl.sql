@@ -29,7 +29,22 @@ TBLPROPERTIES (
     'storage.location.template' = '{location}${dt}/'
 );
 
--- The checked, deduplicated rankings: rankings.sql over the table above.
+-- The reader: the items as parallel arrays, the shape rankings.sql expects from every engine.
+CREATE OR REPLACE VIEW {database}.{table}_log AS
+SELECT
+    event,
+    ranking_id,
+    user_id,
+    ts,
+    served,
+    transform(items, i -> i.item_id) AS item_ids,
+    transform(items, i -> i.position) AS positions,
+    transform(items, i -> i.source_ranker) AS teams,
+    transform(items, i -> i.ranks.a) AS ranks_a,
+    transform(items, i -> i.ranks.b) AS ranks_b
+FROM {database}.{table};
+
+-- The checked, deduplicated rankings: rankings.sql over the view above.
 CREATE OR REPLACE VIEW {database}.{table}_rankings AS
 {rankings_sql};
 

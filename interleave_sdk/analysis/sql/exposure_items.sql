@@ -7,13 +7,13 @@ WITH items AS (
         r.user_id,
         r.ts,
         t.idx,
-        CAST(r.items[t.idx].item_id AS varchar) AS item_id,
-        r.items[t.idx].position AS position,
-        r.items[t.idx].source_ranker AS team,
-        r.items[t.idx].ranks.a AS rank_a,
-        r.items[t.idx].ranks.b AS rank_b
+        r.item_ids[t.idx] AS item_id,
+        r.positions[t.idx] AS position,
+        r.teams[t.idx] AS team,
+        r.ranks_a[t.idx] AS rank_a,
+        r.ranks_b[t.idx] AS rank_b
     FROM {rankings} AS r
-    CROSS JOIN UNNEST(sequence(1, cardinality(r.items))) AS t (idx)
+    CROSS JOIN UNNEST(sequence(1, cardinality(r.item_ids))) AS t (idx)
     WHERE r.status = 'ok'
 ),
 checked AS (
