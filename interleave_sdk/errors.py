@@ -33,8 +33,13 @@ class ConfigUnavailable(ConfigError):
     """The configuration source could not be reached (network, throttling, permissions)."""
 
 
-class UnknownMethodError(InterleaveError, KeyError):
-    """An interleaving method name that is not in the registry; lists the valid names."""
+class UnknownNameError(InterleaveError, KeyError):
+    """A name looked up in one of the SDK's registries that is not there; lists the valid names.
+
+    Subclasses set ``kind`` (what the registry holds), so every registry reports misses alike.
+    """
+
+    kind = "name"
 
     def __init__(self, name: str, valid: Iterable[str]) -> None:
         self.name = name
@@ -42,7 +47,13 @@ class UnknownMethodError(InterleaveError, KeyError):
         super().__init__(name)
 
     def __str__(self) -> str:
-        return f"unknown interleaving method {self.name!r}; valid methods: {', '.join(self.valid)}"
+        return f"unknown {self.kind} {self.name!r}; valid {self.kind}s: {', '.join(self.valid)}"
+
+
+class UnknownMethodError(UnknownNameError):
+    """An interleaving method name that is not in the registry; lists the valid names."""
+
+    kind = "interleaving method"
 
 
 class RankerOutputError(InterleaveError, ValueError):
@@ -71,16 +82,27 @@ class SimulationError(InterleaveError, ValueError):
     """A simulation was asked for something it cannot model (a grade out of range, a bad rate)."""
 
 
-class UnknownClickModelError(SimulationError, KeyError):
+class UnknownClickModelError(UnknownNameError, SimulationError):
     """A click model name that is not in the registry; lists the valid names."""
 
-    def __init__(self, name: str, valid: Iterable[str]) -> None:
-        self.name = name
-        self.valid = sorted(valid)
-        super().__init__(name)
+    kind = "click model"
 
-    def __str__(self) -> str:
-        return f"unknown click model {self.name!r}; valid click models: {', '.join(self.valid)}"
+
+class AnalysisError(InterleaveError):
+    """The log analysis could not run to a result (a failed query, an internal inconsistency)."""
+
+
+class AnalysisInputError(AnalysisError, ValueError):
+    """An analysis input or parameter is unusable: a missing file, a missing column, a bad value.
+
+    The CLI maps it to exit code 2 (bad arguments), every other :class:`AnalysisError` to 1.
+    """
+
+
+class UnknownCreditRuleError(UnknownNameError, AnalysisInputError):
+    """A credit rule name that is not in the registry; lists the valid names."""
+
+    kind = "credit rule"
 
 
 class OutcomesError(InterleaveError, ValueError):

@@ -1,1 +1,16 @@
 """From ranking logs and feedback to a verdict: attribution, credit, statistics, reports."""
+
+from .credit import CreditRule, available_credit_rules, get_credit_rule
+from .pipeline import AnalysisResult, analyze, attribute
+from .sources import PostgresFeedback, load_feedback
+
+__all__ = [
+    "AnalysisResult",
+    "CreditRule",
+    "PostgresFeedback",
+    "analyze",
+    "attribute",
+    "available_credit_rules",
+    "get_credit_rule",
+    "load_feedback",
+]

@@ -417,7 +417,7 @@ def _winner(a: int, b: int, p: float, alpha: float) -> str:
 
 def analyse(exposures: Path, feedback: Path, unit: str, credit: str) -> Any:
     """The analysis package's verdict on the files, exactly as a user would run it."""
-    from ..analysis import analyze  # type: ignore[attr-defined]  # late: heavy optional stack
+    from ..analysis import analyze  # late: heavy optional stack
 
     return analyze(exposures=exposures, feedback=feedback, unit=unit, credit=credit)
 

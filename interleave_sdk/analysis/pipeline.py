@@ -1,0 +1,158 @@
+"""``analyze()``: logs and feedback in, a verdict out — the front door for scripts and notebooks.
+
+It loads the inputs, runs attribution and credit on the chosen engine, and hands the outcomes to
+the statistics module. Statistics are imported only when needed, so the pipeline has no cycle.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import AnalysisInputError
+from .credit import get_credit_rule
+from .outcomes import Attribution
+from .sources import FeedbackInput, PathSpec, load_feedback
+
+ENGINES: tuple[str, ...] = ("duckdb", "pandas")
+UNITS: tuple[str, ...] = ("user", "impression")
+
+
+@dataclass
+class AnalysisResult:
+    """The verdict, the per-impression outcomes behind it, and the counts that qualify it."""
+
+    #: ``interleave_sdk.analysis.stats.Verdict`` (typed loosely: statistics load on demand).
+    verdict: Any
+    outcomes: pd.DataFrame
+    matching: dict[str, int]
+    data_quality: dict[str, int]
+    events: pd.DataFrame = field(repr=False)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the verdict's keys at the top level, plus counts and parameters."""
+        return {
+            **self.verdict.as_dict(),
+            "matching": dict(self.matching),
+            "data_quality": dict(self.data_quality),
+            "parameters": dict(self.parameters),
+        }
+
+
+def polarity_map(positive: Sequence[str], negative: Sequence[str]) -> dict[str, int]:
+    """kind -> +1 / -1; a kind on both sides is ambiguous and refused."""
+    positive, negative = tuple(positive), tuple(negative)
+    if not positive:
+        raise AnalysisInputError("at least one positive feedback kind is needed")
+    both = sorted(set(positive) & set(negative))
+    if both:
+        raise AnalysisInputError(f"kinds both positive and negative: {', '.join(both)}")
+    return {**dict.fromkeys(positive, 1), **dict.fromkeys(negative, -1)}
+
+
+def window_seconds(window_hours: float) -> int:
+    """The attribution window in whole seconds (the SQL files take an integer literal)."""
+    if not math.isfinite(window_hours) or window_hours < 0:
+        raise AnalysisInputError(f"window_hours must be a finite number >= 0, got {window_hours}")
+    return round(window_hours * 3600)
+
+
+def attribute(
+    exposures: PathSpec,
+    feedback: FeedbackInput,
+    *,
+    credit: str = "competitive",
+    positive: Sequence[str] = ("click", "like"),
+    negative: Sequence[str] = ("nope",),
+    negative_counts: bool = False,
+    window_hours: float = 24.0,
+    engine: str = "duckdb",
+) -> tuple[Attribution, dict[str, int]]:
+    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    rule = get_credit_rule(credit)
+    kinds = polarity_map(positive, negative)
+    seconds = window_seconds(window_hours)
+    if engine not in ENGINES:
+        raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
+    loaded = load_feedback(feedback)
+    runner: Callable[..., Attribution]
+    if engine == "duckdb":
+        from .engine import DuckDBEngine
+
+        runner = DuckDBEngine().run
+    else:
+        from .reference import run as runner
+    result = runner(
+        exposures,
+        loaded.frame,
+        rule=rule,
+        kinds=kinds,
+        negative_counts=negative_counts,
+        window_seconds=seconds,
+    )
+    return result, loaded.quality
+
+
+def analyze(
+    exposures: PathSpec,
+    feedback: FeedbackInput,
+    *,
+    unit: str = "user",
+    credit: str = "competitive",
+    positive: Sequence[str] = ("click", "like"),
+    negative: Sequence[str] = ("nope",),
+    negative_counts: bool = False,
+    window_hours: float = 24.0,
+    engine: str = "duckdb",
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> AnalysisResult:
+    """From ranking logs and feedback to a verdict on which arm users prefer.
+
+    ``exposures``: a path, glob or list of JSON-lines files (plain or ``.gz``). ``feedback``: a
+    CSV / JSON-lines / Parquet path, a DataFrame, or a source such as
+    :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
+    called with the name of each stage as it finishes (the CLI drives its progress bar with it).
+    """
+    report = progress or (lambda stage: None)
+    if unit not in UNITS:
+        raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
+    attributed, feedback_quality = attribute(
+        exposures,
+        feedback,
+        credit=credit,
+        positive=positive,
+        negative=negative,
+        negative_counts=negative_counts,
+        window_hours=window_hours,
+        engine=engine,
+    )
+    report("attribution")
+    stats = importlib.import_module(f"{__package__}.stats")
+    verdict = stats.compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
+    report("statistics")
+    return AnalysisResult(
+        verdict=verdict,
+        outcomes=attributed.outcomes,
+        matching=attributed.matching,
+        data_quality={**attributed.data_quality, **feedback_quality},
+        events=attributed.events,
+        parameters={
+            "unit": unit,
+            "credit": credit,
+            "positive": list(positive),
+            "negative": list(negative),
+            "negative_counts": negative_counts,
+            "window_hours": window_hours,
+            "engine": engine,
+            "n_boot": n_boot,
+            "seed": seed,
+        },
+    )

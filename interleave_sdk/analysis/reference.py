@@ -1,0 +1,267 @@
+"""The pure-pandas reference for attribution and credit: the SQL files, step by step, in pandas.
+
+It exists so tests can prove the SQL path right on fixtures (same numbers, row for row), and it
+runs as ``engine="pandas"`` where DuckDB is unavailable. Each function mirrors one ``.sql`` file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .credit import CreditRule
+from .outcomes import (
+    MATCHED,
+    RANKING_STATUS_KEYS,
+    Attribution,
+    count_event_quality,
+    count_matching,
+    finish_events,
+    finish_outcomes,
+)
+from .sources import PathSpec, read_json_lines
+
+_TS_SHAPE = re.compile(r"^.{4}-.{2}-.{2}T.*Z$", re.DOTALL)
+
+
+def _text(value: Any) -> str | None:
+    """A JSON scalar read into a text column, as DuckDB's ``from_json`` does for VARCHAR."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _timestamp(value: Any) -> pd.Timestamp | None:
+    if not isinstance(value, str) or not _TS_SHAPE.match(value):
+        return None
+    stamp = pd.to_datetime(value.replace("T", " ").replace("Z", ""), errors="coerce")
+    if pd.isna(stamp) or stamp.tzinfo is not None:
+        return None
+    parsed: pd.Timestamp = pd.Timestamp(stamp)
+    return parsed
+
+
+def _items(value: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(value, list):
+        return None
+    items = []
+    for item in value:
+        item = item if isinstance(item, dict) else {}
+        ranks = item.get("ranks")
+        ranks = ranks if isinstance(ranks, dict) else {}
+        items.append(
+            {
+                "item_id": _text(item.get("item_id")),
+                "position": _int(item.get("position")),
+                "team": _text(item.get("source_ranker")),
+                "rank_a": _int(ranks.get("A")),
+                "rank_b": _int(ranks.get("B")),
+            }
+        )
+    return items
+
+
+def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Raw JSON objects as the ``{ranking_log}`` relation (typed as the DuckDB reader types it)."""
+    frame: pd.DataFrame = pd.DataFrame(
+        {
+            "event": [_text(r.get("event")) for r in records],
+            "ranking_id": [_text(r.get("ranking_id")) for r in records],
+            "user_id": [_text(r.get("user_id")) for r in records],
+            "ts": [r.get("ts") for r in records],
+            "served": [_text(r.get("served")) for r in records],
+            "items": [_items(r.get("items")) for r in records],
+        },
+        dtype=object,
+    )
+    return frame
+
+
+def rankings(log: pd.DataFrame) -> pd.DataFrame:
+    """rankings.sql: a status per record (ok, other_event, not_interleaved, invalid, duplicate)."""
+    out: pd.DataFrame = log[["ranking_id", "user_id", "items"]].copy()
+    out["ts"] = [_timestamp(v) for v in log["ts"]]
+    status = []
+    for event, served, ranking_id, ts, items in zip(
+        log["event"], log["served"], log["ranking_id"], out["ts"], log["items"], strict=True
+    ):
+        if event is not None and event != "ranking":
+            status.append("other_event")
+        elif served != "interleaved":
+            status.append("not_interleaved")
+        elif not ranking_id or pd.isna(ts) or not items:
+            status.append("invalid")
+        else:
+            status.append("ok")
+    out["status"] = status
+    ok = out[out["status"] == "ok"]
+    size = ok["items"].map(len)
+    order = ok.assign(size=size).sort_values(["ts", "size"], kind="stable")
+    duplicate = order.index[order.duplicated("ranking_id", keep="first")]
+    out.loc[duplicate, "status"] = "duplicate"
+    return out
+
+
+def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
+    """exposure_items.sql: one row per shown item of the valid rankings, whole rankings only."""
+    rows: list[dict[str, Any]] = []
+    for ranking_id, user_id, ts, items in ranked.loc[
+        ranked["status"] == "ok", ["ranking_id", "user_id", "ts", "items"]
+    ].itertuples(index=False):
+        valid = all(
+            item["item_id"] is not None and item["position"] == idx and item["team"] in ("A", "B")
+            for idx, item in enumerate(items, start=1)
+        )
+        if valid:
+            head = {"ranking_id": ranking_id, "user_id": user_id, "ts": ts}
+            rows.extend({**head, **item} for item in items)
+    columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "rank_a", "rank_b"]
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    # Log times are UTC by contract; the SQL side keeps them as naive UTC timestamps.
+    frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    return frame
+
+
+def impressions(items: pd.DataFrame) -> pd.DataFrame:
+    """impressions.sql: first team, slots and common-prefix length per impression."""
+    shared = (items["rank_a"] == items["position"]) & (items["rank_b"] == items["position"])
+    first_split = items["position"].where(~shared.fillna(False).astype(bool))
+    work = items.assign(first_split=first_split)
+    grouped = work.groupby("ranking_id", sort=False)
+    out = grouped.agg(
+        user_id=("user_id", "first"),
+        ts=("ts", "max"),
+        slots=("position", "size"),
+        first_split=("first_split", "min"),
+    ).reset_index()
+    first = items.loc[items["position"] == 1].set_index("ranking_id")["team"]
+    out["first_team"] = out["ranking_id"].map(first)
+    out["prefix_len"] = (out["first_split"] - 1).fillna(out["slots"]).astype("int64")
+    result: pd.DataFrame = out.drop(columns="first_split")
+    return result
+
+
+def attribution(
+    feedback: pd.DataFrame,
+    items: pd.DataFrame,
+    imps: pd.DataFrame,
+    kinds: Mapping[str, int],
+    window_seconds: int,
+) -> pd.DataFrame:
+    """attribution.sql: a status (and, when matched, a ranking) per distinct feedback event."""
+    keys = ["user_id", "item_id", "ts", "kind", "ranking_id"]
+    events = feedback.groupby(keys, dropna=False, sort=False).size().rename("copies").reset_index()
+    events = events.rename(columns={"ranking_id": "event_ranking_id"})
+    events["polarity"] = events["kind"].map(lambda k: kinds.get(k) if k is not None else None)
+    events["status"] = None
+    events["ranking_id"] = None
+    usable = events["polarity"].notna() & events["item_id"].notna() & events["ts"].notna()
+    events.loc[events["polarity"].isna(), "status"] = "ignored_kind"
+    events.loc[events["polarity"].notna() & ~usable, "status"] = "invalid_event"
+
+    # By ranking id: that impression only.
+    known = set(imps["ranking_id"])
+    exposed = items[["ranking_id", "item_id", "ts"]].itertuples(index=False)
+    shown = {(rid, item): ts for rid, item, ts in exposed}
+    by_id = usable & events["event_ranking_id"].notna()
+    for idx in events.index[by_id]:
+        rid, item, ts = events.loc[idx, ["event_ranking_id", "item_id", "ts"]]
+        if rid not in known:
+            events.at[idx, "status"] = "unknown_ranking_id"
+        elif (rid, item) not in shown:
+            events.at[idx, "status"] = "item_not_in_ranking"
+        elif ts < shown[(rid, item)]:
+            events.at[idx, "status"] = "before_exposure"
+        else:
+            events.at[idx, "status"], events.at[idx, "ranking_id"] = "ranking_id", rid
+
+    # By window: the latest exposure of (user, item) at most window_seconds before the event.
+    by_window = usable & events["event_ranking_id"].isna()
+    events.loc[by_window, "status"] = "no_exposure_in_window"
+    pending = events.loc[by_window & events["user_id"].notna(), ["user_id", "item_id", "ts"]]
+    pairs = pending.reset_index().merge(
+        items[["user_id", "item_id", "ts", "ranking_id"]].dropna(subset=["user_id"]),
+        on=["user_id", "item_id"],
+        suffixes=("", "_x"),
+    )
+    window = pd.Timedelta(seconds=window_seconds)
+    pairs = pairs[(pairs["ts_x"] <= pairs["ts"]) & (pairs["ts_x"] >= pairs["ts"] - window)]
+    latest = pairs.sort_values(["ts_x", "ranking_id"], ascending=False, kind="stable")
+    latest = latest.drop_duplicates("index", keep="first").set_index("index")["ranking_id"]
+    events.loc[latest.index, "status"] = "window"
+    events.loc[latest.index, "ranking_id"] = latest
+    return _with_item_facts(events, items)
+
+
+def _with_item_facts(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    facts = items[["ranking_id", "item_id", "position", "team"]]
+    merged = events.merge(facts, on=["ranking_id", "item_id"], how="left", validate="many_to_one")
+    return finish_events(merged)
+
+
+def credit(
+    imps: pd.DataFrame,
+    items: pd.DataFrame,
+    events: pd.DataFrame,
+    rule: CreditRule,
+    negative_counts: bool,
+) -> pd.DataFrame:
+    """credit.sql: per-impression credit under ``rule``; every impression kept (contract 3)."""
+    matched = events[events["status"].isin(MATCHED)]
+    counted = matched[(matched["polarity"] > 0) | negative_counts]
+    counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
+    scored = counted.merge(items, on=["ranking_id", "item_id"]).merge(
+        imps[["ranking_id", "prefix_len"]], on="ranking_id"
+    )
+    eligible = rule.eligible(scored)
+    points = scored["polarity"].astype("int64").where(eligible, 0)
+    scored = scored.assign(
+        credit_a=points.where(scored["team"] == "A", 0),
+        credit_b=points.where(scored["team"] == "B", 0),
+    )
+    totals = scored.groupby("ranking_id")[["credit_a", "credit_b"]].sum()
+    out = imps.merge(totals, left_on="ranking_id", right_index=True, how="left")
+    out["clicked"] = out["ranking_id"].isin(totals.index)
+    out[["credit_a", "credit_b"]] = out[["credit_a", "credit_b"]].fillna(0).astype(float)
+    out["outcome"] = "tie"
+    out.loc[out["credit_a"] > out["credit_b"], "outcome"] = "A"
+    out.loc[out["credit_a"] < out["credit_b"], "outcome"] = "B"
+    out["contested_slots"] = out["slots"] - out["prefix_len"]
+    return finish_outcomes(out)
+
+
+def run(
+    exposures: PathSpec,
+    feedback: pd.DataFrame,
+    *,
+    rule: CreditRule,
+    kinds: Mapping[str, int],
+    negative_counts: bool,
+    window_seconds: int,
+) -> Attribution:
+    """The whole reference pipeline on exposure files and normalised feedback."""
+    lines = read_json_lines(exposures)
+    ranked = rankings(ranking_log(lines.records))
+    items = exposure_items(ranked)
+    imps = impressions(items)
+    events = attribution(feedback, items, imps, kinds, window_seconds)
+    outcomes = credit(imps, items, events, rule, negative_counts)
+    status = ranked["status"].value_counts()
+    quality = {
+        "exposure_lines": lines.lines,
+        "malformed_lines": lines.malformed_lines,
+        "blank_lines": lines.blank_lines,
+        **{key: int(status.get(name, 0)) for name, key in RANKING_STATUS_KEYS.items()},
+        "invalid_items": int((status.get("ok", 0)) - len(imps)),
+        **count_event_quality(events),
+    }
+    return Attribution(outcomes, events, count_matching(events), quality)

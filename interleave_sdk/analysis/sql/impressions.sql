@@ -1,0 +1,20 @@
+-- Step 3 of 5: one row per interleaved impression, with the facts every credit rule needs.
+-- Input {exposure_items}: the output of exposure_items.sql.
+-- prefix_len: length of the common top prefix, the positions p where both arms ranked the shown
+-- item at p, for every position up to p. Identical lists have prefix_len = slots.
+SELECT
+    ranking_id,
+    max(user_id) AS user_id,
+    max(ts) AS ts,
+    max(CASE WHEN position = 1 THEN team END) AS first_team,
+    count(*) AS slots,
+    coalesce(
+        min(
+            CASE
+                WHEN NOT coalesce(rank_a = position AND rank_b = position, FALSE) THEN position
+            END
+        ) - 1,
+        count(*)
+    ) AS prefix_len
+FROM {exposure_items}
+GROUP BY ranking_id
