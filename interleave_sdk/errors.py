@@ -65,3 +65,13 @@ class ArmTimeout(InterleaveError, TimeoutError):
 
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
+
+
+class MissingDependency(InterleaveError, ImportError):
+    """An optional package needed for a feature is not installed; says which extra provides it."""
+
+    def __init__(self, package: str, feature: str, extra: str) -> None:
+        self.package = package
+        self.feature = feature
+        self.extra = extra
+        super().__init__(f"{feature} needs the optional package {package!r}: pip install '{extra}'")

@@ -83,5 +83,7 @@ def merged_frame(
             out[mask] = values
         data[column] = out
     data[source_col] = np.array([arms[j] for j in arm_of], dtype=object)
-    merged: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(n), columns=[*columns, source_col])
+    merged: pd.DataFrame = pd.DataFrame(
+        data, index=pd.RangeIndex(n), columns=[*columns, source_col]
+    )
     return merged
