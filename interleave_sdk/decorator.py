@@ -29,7 +29,7 @@ from .execution import ArmExecutor, ArmOutcome, call_arm, run_arms
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
 from .observability.metrics import EmfMetrics
-from .observability.record import SCHEMA_VERSION, iso_utc, json_id
+from .observability.record import SCHEMA_VERSION, iso_utc, json_id, json_ids
 from .observability.sinks import JsonLineSink, Sink
 
 P = ParamSpec("P")
@@ -291,7 +291,7 @@ class Interleaver:
                 )
             ]
             for outcome, ids in ((base, ids_base), (other, ids_other)):
-                self._record_arm(req, outcome, top=[json_id(i) for i in ids[:k]])
+                self._record_arm(req, outcome, top=json_ids(ids[:k]))
         except Exception as exc:
             req.items, req.method, req.k, req.seed = [], None, None, None
             req.arms.clear()
@@ -336,10 +336,10 @@ class Interleaver:
             try:
                 value.attrs["ranking_id"] = req.ranking_id
                 if self.item_col in value.columns:
-                    ids = value[self.item_col].tolist()
+                    ids = json_ids(value[self.item_col].tolist())
                     req.items = [
                         {
-                            "item_id": json_id(item),
+                            "item_id": item,
                             "position": pos,
                             "source_ranker": arm,
                             "ranks": {arm: pos},

@@ -32,6 +32,7 @@ class ArmOutcome:
     value: Any = None
     error: BaseException | None = None
     latency_ms: float | None = None
+    finished: float | None = None  # clock.monotonic() when the arm returned (deadline checks)
 
     @property
     def ok(self) -> bool:
@@ -50,8 +51,10 @@ def call_arm(
     try:
         value = fn(*args, **kwargs)
     except Exception as exc:  # an arm's failure is data, examined by the caller
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(clock.monotonic() - start) * 1e3)
-    return ArmOutcome(arm, "ok", value=value, latency_ms=(clock.monotonic() - start) * 1e3)
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    end = clock.monotonic()
+    return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
 
 
 class ArmExecutor:
@@ -201,9 +204,11 @@ def run_arms(
     caller waits for the other arm until the deadline (``timeout``), or does not start it at all
     when every worker is busy (``pool_saturated``). Sequential: the other arm runs after the
     baseline on the calling thread, only if budget is left (else ``budget_exhausted``); it cannot be
-    interrupted, and a result that arrives after the deadline counts as ``timeout`` so that which
-    requests enter the experiment does not depend on the execution mode. The baseline's own
-    failure is not handled here: its outcome carries the exception for the caller to re-raise.
+    interrupted. In both modes a result that was ready only after the deadline counts as
+    ``timeout`` (the calling thread may itself be scheduled late on a busy machine), so which
+    requests enter the experiment does not depend on the execution mode or on scheduling luck.
+    The baseline's own failure is not handled here: its outcome carries the exception for the
+    caller to re-raise.
     """
     base_arm, base_fn = baseline
     other_arm, other_fn = other
@@ -216,14 +221,19 @@ def run_arms(
         base = call_arm(base_arm, base_fn, args, kwargs, clock)
         if future is None:
             return ArmPair(base, ArmOutcome(other_arm, "skipped"), "pool_saturated")
-        return ArmPair(base, wait_for(future, other_arm, deadline - clock.monotonic()))
+        return ArmPair(
+            base, _on_time(wait_for(future, other_arm, deadline - clock.monotonic()), deadline)
+        )
     base = call_arm(base_arm, base_fn, args, kwargs, clock)
     if base.error is not None:
         return ArmPair(base, ArmOutcome(other_arm, "skipped"))
     if clock.monotonic() >= deadline:
         return ArmPair(base, ArmOutcome(other_arm, "skipped"), "budget_exhausted")
-    result = call_arm(other_arm, other_fn, args, kwargs, clock)
-    if result.ok and clock.monotonic() > deadline:  # a late error is still reported as an error
-        late = ArmOutcome(other_arm, "timeout", latency_ms=result.latency_ms)
-        return ArmPair(base, late)
-    return ArmPair(base, result)
+    return ArmPair(base, _on_time(call_arm(other_arm, other_fn, args, kwargs, clock), deadline))
+
+
+def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
+    """A result ready after the deadline becomes ``timeout``; a late error stays an error."""
+    if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
+        return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
+    return outcome

@@ -198,3 +198,28 @@ def test_sequential_mode_within_budget_interleaves(executor: ArmExecutor) -> Non
     recommend("u1")
     assert sink.last["served"] == "interleaved"
     assert not any(t.name.startswith("deadline") for t in threading.enumerate())
+
+
+def test_parallel_mode_does_not_use_a_result_ready_after_the_deadline(
+    executor: ArmExecutor,
+) -> None:
+    """Parallel, B done past the deadline before the caller looks: still a timeout, not merged."""
+    clock = ManualClock()
+    b_done = threading.Event()
+
+    def late_b(user_id: str) -> pd.DataFrame:
+        clock.advance(2 * DEADLINE_MS / 1e3)
+        b_done.set()
+        return frame(["b1"])
+
+    def base(user_id: str) -> pd.DataFrame:
+        assert b_done.wait(5)  # the caller only looks once B has already finished
+        return frame(["a1", "a2"])
+
+    recommend, sink = decorate(base, late_b, executor, parallel=True, clock=clock)
+    result = recommend("u1")
+    assert "source_ranker" not in result.columns
+    assert (sink.last["fallback_reason"], sink.last["arms"]["B"]["status"]) == (
+        "timeout",
+        "timeout",
+    )
