@@ -1,14 +1,13 @@
 """DataFrames in and out: checking what a ranker returned, and building the merged frame.
 
 Checks give specific messages (which arm, what is wrong, an example) because they end up in a log
-line that someone reads during an incident. The merged frame is built with one numpy gather per
-column into a single constructor, the fastest of the ways we measured.
+line that someone reads during an incident. The merged frame is one concat of the arms and one
+take of the picked rows, the fastest of the ways we measured with pandas 3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,63 +50,24 @@ def merged_frame(
     """Rows ``picks[i] = (arm, row)`` of the arms' frames, in order, plus ``source_col``.
 
     Columns are the union of the arms' columns (baseline's order first); a column an arm lacks is
-    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``. A column
-    with the same dtype in every arm keeps that dtype (Arrow strings, categoricals, nullable ints)
-    and is gathered with one ``take`` over the arms' arrays laid end to end; anything else goes
-    through NumPy with the common dtype.
+    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``. The arms
+    are laid end to end (one ``concat``, block by block, which keeps each column's dtype when the
+    arms agree) and the picked rows gathered with one ``take``. With pandas 3 (Arrow-backed
+    strings) this was 1.1-1.8x faster at the median than a per-column gather into one DataFrame
+    constructor, which re-validates every column (docs/performance.md).
     """
     arms = list(frames)
     arm_index = {arm: j for j, arm in enumerate(arms)}
-    tables = list(frames.values())
+    tables = [
+        frame.drop(columns=source_col) if source_col in frame.columns else frame
+        for frame in frames.values()
+    ]
     n = len(picks)
     arm_of = np.fromiter((arm_index[a] for a, _ in picks), dtype=np.intp, count=n)
     rows = np.fromiter((r for _, r in picks), dtype=np.intp, count=n)
     offsets = np.cumsum([0, *(len(t) for t in tables[:-1])], dtype=np.intp)
-    flat_rows = rows + offsets[arm_of]  # row numbers in the arms' frames laid end to end
-    columns: list[Any] = []
-    for frame in tables:
-        columns.extend(c for c in frame.columns if c not in columns and c != source_col)
-    data: dict[Any, Any] = {}
-    for column in columns:
-        arrays: list[Any] = [
-            frame[column].array if column in frame.columns else None for frame in tables
-        ]
-        first = arrays[0]
-        if first is not None and all(a is not None and a.dtype == first.dtype for a in arrays):
-            if isinstance(first.dtype, np.dtype):
-                data[column] = np.concatenate([a.to_numpy() for a in arrays])[flat_rows]
-            else:
-                joined = type(first)._concat_same_type(arrays)
-                data[column] = joined.take(flat_rows)
-            continue
-        data[column] = _gather_mixed(arrays, arm_of, rows, n)
-    data[source_col] = np.array(arms, dtype=object)[arm_of]
-    merged: pd.DataFrame = pd.DataFrame(
-        data, index=pd.RangeIndex(n), columns=[*columns, source_col]
-    )
+    stacked = pd.concat(tables, ignore_index=True, sort=False) if len(tables) > 1 else tables[0]
+    merged: pd.DataFrame = stacked.take(rows + offsets[arm_of])
+    merged.index = pd.RangeIndex(n)
+    merged[source_col] = np.array(arms, dtype=object)[arm_of]
     return merged
-
-
-def _gather_mixed(
-    arrays: Sequence[Any], arm_of: np.ndarray[Any, Any], rows: np.ndarray[Any, Any], n: int
-) -> np.ndarray[Any, Any]:
-    """One column whose dtype differs between arms, or that some arm lacks, via NumPy."""
-    out_parts: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
-    for j, array in enumerate(arrays):
-        mask = arm_of == j
-        if not mask.any():
-            continue
-        if array is not None:
-            values = np.asarray(array.to_numpy())[rows[mask]]
-        else:
-            values = np.full(int(mask.sum()), np.nan, dtype=object)
-        out_parts.append((mask, values))
-    if len(out_parts) == 1:
-        return out_parts[0][1]
-    dtype = np.result_type(*(values.dtype for _, values in out_parts))
-    if dtype.kind in "USV":  # fixed-width strings would truncate; keep Python objects
-        dtype = np.dtype(object)
-    out = np.empty(n, dtype=dtype)
-    for mask, values in out_parts:
-        out[mask] = values
-    return out
