@@ -19,7 +19,7 @@ from typing import Any
 
 from interleave_sdk import interleave
 
-from .timing import side_by_side, summary
+from .timing import side_by_side, summary, timed
 
 MPKATO_SOURCE = "git+https://github.com/mpkato/interleaving.git"
 
@@ -110,13 +110,16 @@ def _variants(a: list[str], b: list[str], k: int, team_draft_cls: Any) -> dict[s
 
 
 def run(quick: bool, install_mpkato: bool = False) -> dict[str, Any]:
-    iterations = 200 if quick else 2000
+    iterations_cap = 200 if quick else 2000
     team_draft_cls, status = mpkato_status(install_mpkato)
     results: dict[str, Any] = {"mpkato": status}
     for rows in (100, 500):
         a, b = _lists(rows)
         for k in (10, 50, 100):
             variants = _variants(a, b, k, team_draft_cls)
+            # The reference is quadratic: cap its share of the run at about 3 s per input.
+            per_call = timed(variants["reference"])
+            iterations = max(30, min(iterations_cap, int(3.0 / max(per_call, 1e-6))))
             samples = side_by_side(variants, iterations)
             figures = {name: summary(values, scale=1e6) for name, values in samples.items()}
             for name in figures:
