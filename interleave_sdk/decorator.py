@@ -26,10 +26,11 @@ from .config.providers import ConfigProvider, ConfigSnapshot
 from .config.settings import DEFAULTS, Settings
 from .config.ssm import SSMConfig
 from .errors import RankerOutputError
-from .execution import ArmExecutor, ArmOutcome, call_arm, wait_for
+from .execution import ArmExecutor, ArmOutcome, call_arm, run_arms
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
-from .observability.record import SCHEMA_VERSION, iso_utc, json_id
+from .observability.metrics import EmfMetrics
+from .observability.record import SCHEMA_VERSION, iso_utc, json_id, json_ids
 from .observability.sinks import JsonLineSink, Sink
 
 P = ParamSpec("P")
@@ -94,6 +95,7 @@ class Interleaver:
         executor: ArmExecutor | None = None,
         clock: Clock | None = None,
         id_factory: Callable[[], str] | None = None,
+        metrics: EmfMetrics | bool = True,
     ) -> None:
         if not isinstance(rankers, Mapping) or not set(rankers) <= {"A", "B"}:
             raise TypeError(
@@ -123,6 +125,7 @@ class Interleaver:
         self.executor = executor if executor is not None else ArmExecutor()
         self.clock = clock if clock is not None else SYSTEM_CLOCK
         self.id_factory = id_factory if id_factory is not None else _uuid_hex
+        self.metrics = EmfMetrics() if metrics is True else metrics or None
         self._signatures: dict[Any, inspect.Signature] = {}
 
     # -- the procedure ------------------------------------------------------------------------
@@ -201,25 +204,18 @@ class Interleaver:
     ) -> Any:
         clock = self.clock
         deadline = req.t0 + settings.timeout_ms / 1e3
-        other_fn = self._ranker(self.other, instance)
-        skipped_reason = None
-        if settings.parallel_enabled:
-            try:
-                future = self.executor.submit(self.other, other_fn, args, kwargs, clock)
-            except Exception as exc:  # e.g. the pool was shut down under us
-                logger.warning("interleave-sdk: could not start ranker %r: %r", self.other, exc)
-                future = None
-            base = state.baseline = call_arm(self.baseline, wrapped, args, kwargs, clock)
-            if future is None:
-                other, skipped_reason = ArmOutcome(self.other, "skipped"), "pool_saturated"
-            else:
-                other = wait_for(future, self.other, deadline - clock.monotonic())
-        else:
-            base = state.baseline = call_arm(self.baseline, wrapped, args, kwargs, clock)
-            if base.error is None and clock.monotonic() < deadline:
-                other = call_arm(self.other, other_fn, args, kwargs, clock)
-            else:
-                other, skipped_reason = ArmOutcome(self.other, "skipped"), "budget_exhausted"
+        pair = run_arms(
+            self.executor,
+            settings.parallel_enabled,
+            deadline,
+            clock,
+            (self.baseline, wrapped),
+            (self.other, self._ranker(self.other, instance)),
+            args,
+            kwargs,
+        )
+        base = state.baseline = pair.baseline
+        other, skipped_reason = pair.other, pair.skipped_reason
 
         if base.error is not None:  # the baseline's own exception reaches the caller unchanged
             self._record_arm(req, base)
@@ -296,7 +292,7 @@ class Interleaver:
                 )
             ]
             for outcome, ids in ((base, ids_base), (other, ids_other)):
-                self._record_arm(req, outcome, top=[json_id(i) for i in ids[:k]])
+                self._record_arm(req, outcome, top=json_ids(ids[:k]))
         except Exception as exc:
             req.items, req.method, req.k, req.seed = [], None, None, None
             req.arms.clear()
@@ -341,10 +337,10 @@ class Interleaver:
             try:
                 value.attrs["ranking_id"] = req.ranking_id
                 if self.item_col in value.columns:
-                    ids = value[self.item_col].tolist()
+                    ids = json_ids(value[self.item_col].tolist())
                     req.items = [
                         {
-                            "item_id": json_id(item),
+                            "item_id": item,
                             "position": pos,
                             "source_ranker": arm,
                             "ranks": {arm: pos},
@@ -412,6 +408,11 @@ class Interleaver:
                 "merge_ms": None if req.merge_ms is None else round(req.merge_ms, 3),
             },
         }
+        if self.metrics is not None:
+            try:
+                record.update(self.metrics(record, req.started))
+            except Exception as exc:  # metrics are a convenience; the record goes out without
+                logger.warning("interleave-sdk: EMF metrics failed: %r", exc)
         try:
             self.sink(record)
         except Exception as exc:  # logging must never cost the caller its answer
@@ -421,11 +422,16 @@ class Interleaver:
 
     def _ranker(self, arm: str, instance: Any) -> Callable[..., Any]:
         ranker = self.rankers[arm]
-        if isinstance(ranker, str):
+        if not isinstance(ranker, str):
+            return ranker
+
+        def by_name(*args: Any, **kwargs: Any) -> Any:
+            # Looked up when the arm runs, so a missing method is that arm's error, logged as such.
             if instance is None:
                 raise TypeError(f"ranker {arm!r} is a method name but the call has no instance")
-            return cast(Callable[..., Any], getattr(instance, ranker))
-        return ranker
+            return getattr(instance, ranker)(*args, **kwargs)
+
+        return by_name
 
     def _user_id(
         self, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -474,13 +480,15 @@ def interleaved(
     executor: ArmExecutor | None = None,
     clock: Clock | None = None,
     id_factory: Callable[[], str] | None = None,
+    metrics: EmfMetrics | bool = True,
     enabled: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Compare two rankers by interleaving inside the decorated function's requests.
 
     The decorated function is the baseline arm (``baseline="A"``); ``rankers[other]`` is called
     with the same arguments. See docs/quickstart.md for the options and docs/concepts.md for what
-    happens per call. ``enabled=False`` returns the function undecorated.
+    happens per call. ``enabled=False`` returns the function undecorated. ``metrics`` adds
+    CloudWatch EMF metrics to the log line (``EmfMetrics(namespace=...)``; False to leave out).
     """
     engine = Interleaver(
         rankers,
@@ -494,6 +502,7 @@ def interleaved(
         executor=executor,
         clock=clock,
         id_factory=id_factory,
+        metrics=metrics,
     )
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:

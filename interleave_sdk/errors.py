@@ -120,3 +120,13 @@ class ReportError(InterleaveError, OSError):
         self.path = path
         self.problem = problem
         super().__init__(f"cannot write the report to {path}: {problem}")
+
+
+class MissingDependency(InterleaveError, ImportError):
+    """An optional package needed for a feature is not installed; says which extra provides it."""
+
+    def __init__(self, package: str, feature: str, extra: str) -> None:
+        self.package = package
+        self.feature = feature
+        self.extra = extra
+        super().__init__(f"{feature} needs the optional package {package!r}: pip install '{extra}'")

@@ -2,32 +2,37 @@
 
 Outcomes are values (:class:`ArmOutcome`): a result or the exception, plus latency, so nothing
 raised in a worker goes unseen. Python cannot kill a thread, so a straggler is bounded instead: the
-pool has a fixed number of workers, and when all of them are still busy with late work the request
-is not interleaved (``pool_saturated``) rather than queueing behind them.
+pool has a fixed number of workers, and when all of them are still busy the request is not
+interleaved (``pool_saturated``) rather than queueing behind them. :func:`run_arms` is the one place
+that applies the request deadline, in parallel and in sequential mode alike.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
 
+logger = logging.getLogger("interleave_sdk")
+
 
 @dataclass(frozen=True)
 class ArmOutcome:
-    """What one arm produced: ``status`` is ok, error, timeout or skipped."""
+    """What one arm produced: ``status`` is ok, error, invalid, timeout or skipped."""
 
     arm: str
     status: str
     value: Any = None
     error: BaseException | None = None
     latency_ms: float | None = None
+    finished: float | None = None  # clock.monotonic() when the arm returned (deadline checks)
 
     @property
     def ok(self) -> bool:
@@ -46,22 +51,39 @@ def call_arm(
     try:
         value = fn(*args, **kwargs)
     except Exception as exc:  # an arm's failure is data, examined by the caller
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(clock.monotonic() - start) * 1e3)
-    return ArmOutcome(arm, "ok", value=value, latency_ms=(clock.monotonic() - start) * 1e3)
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    end = clock.monotonic()
+    return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
 
 
 class ArmExecutor:
     """A small, lazily started thread pool with a bound on work in flight.
 
-    One executor serves every call of one decorated function; its threads start on the first
-    interleaved request, never at import or decoration. ``in_flight`` counts submitted arms that
-    have not finished, including ones whose request already gave up on them (timeouts).
+    One executor serves every call of one decorated function (or several, if passed to each); its
+    threads start on the first interleaved request, never at import or decoration. ``in_flight``
+    counts submitted arms that have not finished, including ones whose request already gave up on
+    them (timeouts), so stragglers can occupy at most ``max_workers`` threads.
+
+    ``blas_threads``: when set, the BLAS libraries loaded in the process (OpenBLAS, MKL, BLIS) are
+    limited to that many threads when the pool starts, so that numpy inside two concurrent arms does
+    not oversubscribe the cores. The limit is process-wide (OpenBLAS has no per-thread setting) and
+    needs the optional ``threadpoolctl`` package; see docs/performance.md.
     """
 
-    def __init__(self, max_workers: int = 4, thread_name_prefix: str = "interleave-sdk") -> None:
+    def __init__(
+        self,
+        max_workers: int = 4,
+        thread_name_prefix: str = "interleave-sdk",
+        *,
+        blas_threads: int | None = None,
+    ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+        if blas_threads is not None and blas_threads < 1:
+            raise ValueError("blas_threads must be at least 1 or None")
         self.max_workers = max_workers
+        self.blas_threads = blas_threads
         self._prefix = thread_name_prefix
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -84,6 +106,10 @@ class ArmExecutor:
             if self._in_flight >= self.max_workers:
                 return None
             if self._pool is None:
+                if self.blas_threads is not None:
+                    from .blas import limit_blas_threads  # optional dependency, imported late
+
+                    limit_blas_threads(self.blas_threads)
                 self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix=self._prefix)
             self._in_flight += 1
             pool = self._pool
@@ -91,12 +117,28 @@ class ArmExecutor:
         # scoped settings and the like are visible inside the arm.
         context = contextvars.copy_context()
         try:
-            future = pool.submit(context.run, call_arm, arm, fn, args, kwargs, clock)
+            return pool.submit(self._work, context, arm, fn, args, kwargs, clock)
         except BaseException:
             self._release()
             raise
-        future.add_done_callback(lambda _f: self._release())
-        return future
+
+    def _work(
+        self,
+        context: contextvars.Context,
+        arm: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        clock: Clock,
+    ) -> ArmOutcome:
+        # The slot is released before the future completes, so a caller that wakes up on the
+        # result and immediately serves its next request never sees its own finished arm as busy.
+        try:
+            return context.run(call_arm, arm, fn, args, kwargs, clock)
+        except BaseException as exc:  # SystemExit and the like from a ranker: still a value
+            return ArmOutcome(arm, "error", error=exc)
+        finally:
+            self._release()
 
     def _release(self) -> None:
         with self._lock:
@@ -111,8 +153,87 @@ class ArmExecutor:
 
 
 def wait_for(future: Future[ArmOutcome], arm: str, timeout_s: float) -> ArmOutcome:
-    """The arm's outcome, or a ``timeout`` outcome when it is not done within ``timeout_s``."""
+    """The arm's outcome, or a ``timeout`` outcome when it is not done within ``timeout_s``.
+
+    A late arm keeps running (threads cannot be stopped); when it eventually finishes with an
+    error, that error is logged, so no exception raised in a worker goes unseen.
+    """
     try:
         return future.result(timeout=max(0.0, timeout_s))
     except FutureTimeout:
+        future.add_done_callback(_report_late)
         return ArmOutcome(arm, "timeout")
+    except CancelledError as exc:  # the pool was shut down before the arm started
+        return ArmOutcome(arm, "error", error=exc)
+
+
+def _report_late(future: Future[ArmOutcome]) -> None:
+    if future.cancelled():
+        return
+    outcome = future.result()
+    if outcome.error is not None:
+        logger.warning(
+            "interleave-sdk: late ranker %r failed after its request timed out: %r",
+            outcome.arm,
+            outcome.error,
+        )
+
+
+@dataclass(frozen=True)
+class ArmPair:
+    """Both arms' outcomes for one request, and why the other arm was not run, if it was not."""
+
+    baseline: ArmOutcome
+    other: ArmOutcome
+    skipped_reason: str | None = None
+
+
+def run_arms(
+    executor: ArmExecutor,
+    parallel: bool,
+    deadline: float,
+    clock: Clock,
+    baseline: tuple[str, Callable[..., Any]],
+    other: tuple[str, Callable[..., Any]],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+) -> ArmPair:
+    """Run the baseline and the other arm once each and apply the deadline (``clock`` seconds).
+
+    Parallel: the other arm is submitted first, the baseline runs on the calling thread, then the
+    caller waits for the other arm until the deadline (``timeout``), or does not start it at all
+    when every worker is busy (``pool_saturated``). Sequential: the other arm runs after the
+    baseline on the calling thread, only if budget is left (else ``budget_exhausted``); it cannot be
+    interrupted. In both modes a result that was ready only after the deadline counts as
+    ``timeout`` (the calling thread may itself be scheduled late on a busy machine), so which
+    requests enter the experiment does not depend on the execution mode or on scheduling luck.
+    The baseline's own failure is not handled here: its outcome carries the exception for the
+    caller to re-raise.
+    """
+    base_arm, base_fn = baseline
+    other_arm, other_fn = other
+    if parallel:
+        try:
+            future = executor.submit(other_arm, other_fn, args, kwargs, clock)
+        except Exception as exc:  # e.g. the pool was shut down under us
+            logger.warning("interleave-sdk: could not start ranker %r: %r", other_arm, exc)
+            future = None
+        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        if future is None:
+            return ArmPair(base, ArmOutcome(other_arm, "skipped"), "pool_saturated")
+        return ArmPair(
+            base, _on_time(wait_for(future, other_arm, deadline - clock.monotonic()), deadline)
+        )
+    base = call_arm(base_arm, base_fn, args, kwargs, clock)
+    if base.error is not None:
+        return ArmPair(base, ArmOutcome(other_arm, "skipped"))
+    if clock.monotonic() >= deadline:
+        return ArmPair(base, ArmOutcome(other_arm, "skipped"), "budget_exhausted")
+    return ArmPair(base, _on_time(call_arm(other_arm, other_fn, args, kwargs, clock), deadline))
+
+
+def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
+    """A result ready after the deadline becomes ``timeout``; a late error stays an error."""
+    if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
+        return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
+    return outcome

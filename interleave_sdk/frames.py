@@ -1,14 +1,13 @@
 """DataFrames in and out: checking what a ranker returned, and building the merged frame.
 
 Checks give specific messages (which arm, what is wrong, an example) because they end up in a log
-line that someone reads during an incident. The merged frame is built with one numpy gather per
-column into a single constructor, the fastest of the ways we measured.
+line that someone reads during an incident. The merged frame is one concat of the arms and one
+take of the picked rows, the fastest of the ways we measured with pandas 3.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,37 +54,24 @@ def merged_frame(
     """Rows ``picks[i] = (arm, row)`` of the arms' frames, in order, plus ``source_col``.
 
     Columns are the union of the arms' columns (baseline's order first); a column an arm lacks is
-    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``.
+    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``. The arms
+    are laid end to end (one ``concat``, block by block, which keeps each column's dtype when the
+    arms agree) and the picked rows gathered with one ``take``. With pandas 3 (Arrow-backed
+    strings) this was 1.1-1.8x faster at the median than a per-column gather into one DataFrame
+    constructor, which re-validates every column (docs/performance.md).
     """
     arms = list(frames)
+    arm_index = {arm: j for j, arm in enumerate(arms)}
+    tables = [
+        frame.drop(columns=source_col) if source_col in frame.columns else frame
+        for frame in frames.values()
+    ]
     n = len(picks)
-    arm_of = np.fromiter((arms.index(a) for a, _ in picks), dtype=np.intp, count=n)
+    arm_of = np.fromiter((arm_index[a] for a, _ in picks), dtype=np.intp, count=n)
     rows = np.fromiter((r for _, r in picks), dtype=np.intp, count=n)
-    masks = [arm_of == j for j in range(len(arms))]
-    used = [j for j in range(len(arms)) if masks[j].any()]
-    columns: list[Any] = []
-    for frame in frames.values():
-        columns.extend(c for c in frame.columns if c not in columns and c != source_col)
-    data: dict[Any, Any] = {}
-    for column in columns:
-        parts: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
-        for j in used:
-            frame = frames[arms[j]]
-            if column in frame.columns:
-                values = frame[column].to_numpy()[rows[masks[j]]]
-            else:
-                values = np.full(int(masks[j].sum()), np.nan, dtype=object)
-            parts.append((masks[j], values))
-        if len(parts) == 1:
-            data[column] = parts[0][1]
-            continue
-        dtype = np.result_type(*(values.dtype for _, values in parts))
-        if dtype.kind in "USV":  # fixed-width strings would truncate; keep Python objects
-            dtype = np.dtype(object)
-        out = np.empty(n, dtype=dtype)
-        for mask, values in parts:
-            out[mask] = values
-        data[column] = out
-    data[source_col] = np.array([arms[j] for j in arm_of], dtype=object)
-    merged: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(n), columns=[*columns, source_col])
+    offsets = np.cumsum([0, *(len(t) for t in tables[:-1])], dtype=np.intp)
+    stacked = pd.concat(tables, ignore_index=True, sort=False) if len(tables) > 1 else tables[0]
+    merged: pd.DataFrame = stacked.take(rows + offsets[arm_of])
+    merged.index = pd.RangeIndex(n)
+    merged[source_col] = np.array(arms, dtype=object)[arm_of]
     return merged

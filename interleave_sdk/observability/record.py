@@ -43,3 +43,16 @@ def json_id(item: Hashable) -> Any:
     if isinstance(item, (str, int)) and not isinstance(item, bool):
         return item
     return str(item)
+
+
+def json_ids(items: list[Any]) -> list[Any]:
+    """:func:`json_id` over a list; the list itself when it holds only ``str`` or only ``int``.
+
+    The common case (one id type throughout) is checked in one pass without building new objects,
+    which matters on the baseline path where every served item is logged.
+    """
+    if items and (type(items[0]) is str or type(items[0]) is int):
+        first = type(items[0])
+        if all(type(item) is first for item in items):
+            return items
+    return [json_id(item) for item in items]

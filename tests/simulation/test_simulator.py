@@ -11,6 +11,7 @@ import pytest
 
 from interleave_sdk import log_schema
 from interleave_sdk.cli import main
+from interleave_sdk.observability.metrics import METRIC_UNITS
 from interleave_sdk.simulation.simulator import SimulationSettings, simulate
 from samples.video_recsys.handler import VideoScenario
 
@@ -82,12 +83,13 @@ def test_same_seed_writes_identical_files(
     assert (tmp_path / "feedback.jsonl").read_bytes() == (
         run["out"] / "feedback.jsonl"
     ).read_bytes()
+    measured = {"arms", "timings", "_aws", *METRIC_UNITS}  # real latencies, and their EMF copies
     again = [
-        {k: v for k, v in line.items() if k not in ("arms", "timings")}
+        {k: v for k, v in line.items() if k not in measured}
         for line in read_lines(tmp_path / "exposures.jsonl")
     ]
     first = [
-        {k: v for k, v in line.items() if k not in ("arms", "timings")}
+        {k: v for k, v in line.items() if k not in measured}
         for line in read_lines(run["out"] / "exposures.jsonl")
     ]
     assert again == first  # latencies are real, so arms/timings may differ

@@ -1,0 +1,185 @@
+"""``python -m benchmarks``: run the cases, print a table, write the figures as JSON.
+
+Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
+(default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
+mpkato/interleaving package from GitHub into a temporary directory). A colleague's
+``benchmarks.analysis_bench`` module, when present, is run too and its figures included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from . import arms, overhead, team_draft_bench
+from .timing import machine
+
+TARGETS = {
+    "overhead_p50_ms": 0.3,
+    "overhead_p99_ms": 1.0,
+    "baseline_overhead_us": 50.0,
+    "io_ratio": "p50 <= 1.05 x max(t_A, t_B) + 1 ms",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    parser.add_argument("--cases", default="1,2,3,4", help="comma-separated case numbers")
+    parser.add_argument("--out", default="bench-results/bench.json", type=Path)
+    parser.add_argument("--install-mpkato", action="store_true")
+    args = parser.parse_args(argv)
+    cases = {int(c) for c in args.cases.split(",") if c.strip()}
+
+    report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "targets": TARGETS}
+    started = time.time()
+    if 1 in cases:
+        report["1_interleaved_overhead"] = _stamped(overhead.interleaved_overhead, args.quick)
+    if 2 in cases:
+        report["2_baseline_overhead"] = _stamped(overhead.baseline_overhead, args.quick)
+    if 3 in cases:
+        report["3_parallel_arms"] = _stamped(arms.run, args.quick)
+    if 4 in cases:
+        report["4_team_draft"] = _stamped(
+            lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
+        )
+    if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
+        analysis = importlib.import_module("benchmarks.analysis_bench")
+        report["analysis"] = analysis.run()
+    report["machine"]["loadavg_end"] = list(os.getloadavg())
+    report["seconds"] = round(time.time() - started, 1)
+
+    print(render(report))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def _stamped(case: Any, quick: bool) -> dict[str, Any]:
+    """Run one case and note the load average before and after (figures are noisy when high)."""
+    before = list(os.getloadavg())
+    figures: dict[str, Any] = case(quick)
+    figures["_loadavg"] = {"before": before, "after": list(os.getloadavg())}
+    return figures
+
+
+def _row(*cells: object) -> str:
+    widths = (44, 10, 10, 10, 30)
+    return "  ".join(
+        str(c).ljust(w) if i == 0 or i == 4 else str(c).rjust(w)
+        for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    """The figures as a plain-text table, one section per case."""
+    m = report["machine"]
+    lines = [
+        f"machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, numpy "
+        f"{m['numpy']}, pandas {m['pandas']}, load {m['loadavg_start']}",
+    ]
+    if "1_interleaved_overhead" in report:
+        lines += [
+            "",
+            "1. SDK overhead, interleaved path, free rankers (ms)",
+            _row("variant", "p50", "p90", "p99", "merge p50 / target"),
+        ]
+        for name, fig in report["1_interleaved_overhead"].items():
+            if name.startswith("_"):
+                continue
+            t = fig["total_ms"]
+            note = f"merge {fig['merge_ms']['p50']:.3f}"
+            if fig["k"] == 100:
+                ok = t["p50"] <= 0.3 and t["p99"] <= 1.0
+                note += "  meets" if ok else "  misses p50<=0.3, p99<=1"
+            lines.append(_row(name, f"{t['p50']:.3f}", f"{t['p90']:.3f}", f"{t['p99']:.3f}", note))
+    if "2_baseline_overhead" in report:
+        lines += [
+            "",
+            "2. Baseline path vs undecorated (µs per call)",
+            _row("variant", "p50", "p90", "p99", "overhead p50 / target 50 µs"),
+        ]
+        for name, fig in report["2_baseline_overhead"].items():
+            if name.startswith("_"):
+                continue
+            us = fig["us"]
+            extra = fig.get("overhead_us")
+            note = (
+                ""
+                if extra is None
+                else (f"+{extra['p50']:.1f} µs  " + ("meets" if extra["p50"] <= 50 else "misses"))
+            )
+            lines.append(
+                _row(name, f"{us['p50']:.1f}", f"{us['p90']:.1f}", f"{us['p99']:.1f}", note)
+            )
+    if "3_parallel_arms" in report:
+        lines += [
+            "",
+            "3. Interleaved latency / max(t_A, t_B) (ms; ratio of p50 and of p99)",
+            _row("variant", "p50", "p90", "p99", "ratio p50 / p99"),
+        ]
+        parts = report["3_parallel_arms"]
+        blocks = {
+            "I/O-bound (socket wait)": parts["io_bound"],
+            "numpy-bound, default BLAS threads": parts["numpy_bound"]["default_blas_threads"],
+            "numpy-bound, 1 BLAS thread": parts["numpy_bound"]["one_blas_thread"],
+            "pure-Python-bound": parts["python_bound"],
+        }
+        for title, figures in blocks.items():
+            lines.append(f"  {title}")
+            for name, fig in figures.items():
+                note = ""
+                if "ratio_p50" in fig:
+                    note = f"{fig['ratio_p50']:.2f} / {fig['ratio_p99']:.2f}"
+                    if title.startswith("I/O") and name == "parallel on":
+                        ok = fig["p50"] <= fig["io_target_ms"]
+                        note += f"  {'meets' if ok else 'misses'} <= {fig['io_target_ms']:.2f}"
+                lines.append(
+                    _row(
+                        "    " + name,
+                        f"{fig['p50']:.2f}",
+                        f"{fig['p90']:.2f}",
+                        f"{fig['p99']:.2f}",
+                        note,
+                    )
+                )
+        lines.append(f"  numpy child BLAS: {parts['numpy_bound']['blas']}")
+        lines.append(
+            "  OPENBLAS overrides removed in the child: "
+            f"{parts['numpy_bound']['openblas_overrides_removed'] or 'none were set'}"
+        )
+    if "4_team_draft" in report:
+        lines += [
+            "",
+            "4. Team Draft on id lists (µs per draw)",
+            _row("variant", "p50", "p90", "p99", "speed-up vs reference (p50)"),
+        ]
+        for name, figures in report["4_team_draft"].items():
+            if name.startswith("_") or name == "mpkato":
+                continue
+            lines.append(f"  {name}")
+            for impl, fig in figures.items():
+                lines.append(
+                    _row(
+                        "    " + impl,
+                        f"{fig['p50']:.1f}",
+                        f"{fig['p90']:.1f}",
+                        f"{fig['p99']:.1f}",
+                        f"{fig['speedup_vs_reference_p50']:.1f}x",
+                    )
+                )
+        lines.append(f"  mpkato/interleaving: {report['4_team_draft']['mpkato']}")
+    if "analysis" in report:
+        lines += ["", "analysis benchmarks: see the JSON file"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""CloudWatch metrics from the log line itself, in the Embedded Metric Format (EMF).
+
+EMF needs no API call: CloudWatch Logs reads the ``_aws`` block of a JSON line and turns the named
+top-level members into metrics. So the members added here must be top-level, must not clash with
+the record's own fields (also not case-insensitively: Athena and DuckDB fold case), and dimensions
+stay low-cardinality (mode, served arm, fallback reason; never user or request ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+DEFAULT_NAMESPACE = "InterleaveSDK"
+
+#: Dimension members (string values). Sets below combine them; each set is one family of series.
+MODE_DIMENSION = "InterleaveMode"
+SERVED_DIMENSION = "ServedArm"
+REASON_DIMENSION = "FallbackReason"
+DIMENSION_SETS: tuple[tuple[str, ...], ...] = (
+    (MODE_DIMENSION, SERVED_DIMENSION),
+    (MODE_DIMENSION, REASON_DIMENSION),
+)
+NO_FALLBACK = "none"
+
+#: Metric members: name -> unit. A metric is written only when the request has a value for it.
+LATENCY_METRIC = "LatencyArm{arm}"
+METRIC_UNITS: dict[str, str] = {
+    "LatencyArmA": "Milliseconds",
+    "LatencyArmB": "Milliseconds",
+    "MergeTime": "Milliseconds",
+    "RequestTime": "Milliseconds",
+    "Fallbacks": "Count",
+    "Interleaved": "Count",
+}
+
+
+class EmfMetrics:
+    """Builds the EMF members for one ranking record; pass ``metrics=EmfMetrics(...)`` or False.
+
+    Every series costs money in CloudWatch: 6 metrics x 2 dimension sets x the distinct
+    (mode, served) and (mode, reason) pairs actually seen — a few dozen series at most.
+    """
+
+    def __init__(self, namespace: str = DEFAULT_NAMESPACE) -> None:
+        if not isinstance(namespace, str) or not 0 < len(namespace) <= 255:
+            raise ValueError(f"namespace must have 1 to 255 characters, got {namespace!r}")
+        if namespace.startswith(":") or not namespace.isascii():
+            raise ValueError(f"namespace must be ASCII and not start with ':', got {namespace!r}")
+        self.namespace = namespace
+        self._dimensions = [list(dims) for dims in DIMENSION_SETS]
+
+    def __call__(self, record: Mapping[str, Any], started: datetime) -> dict[str, Any]:
+        """The members to merge into ``record``: ``_aws`` plus dimension and metric values."""
+        reason = record.get("fallback_reason")
+        members: dict[str, Any] = {
+            MODE_DIMENSION: str(record["mode"]),
+            SERVED_DIMENSION: str(record["served"]),
+            REASON_DIMENSION: str(reason) if reason else NO_FALLBACK,
+        }
+        for arm, entry in record.get("arms", {}).items():
+            latency = entry.get("latency_ms")
+            name = LATENCY_METRIC.format(arm=arm)
+            if latency is not None and name in METRIC_UNITS:
+                members[name] = latency
+        timings = record.get("timings", {})
+        if timings.get("merge_ms") is not None:
+            members["MergeTime"] = timings["merge_ms"]
+        members["RequestTime"] = timings["total_ms"]
+        members["Fallbacks"] = 1 if reason else 0
+        members["Interleaved"] = 1 if record["served"] == "interleaved" else 0
+        members["_aws"] = {
+            "Timestamp": int(started.timestamp() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": self.namespace,
+                    "Dimensions": self._dimensions,
+                    "Metrics": [
+                        {"Name": name, "Unit": unit}
+                        for name, unit in METRIC_UNITS.items()
+                        if name in members
+                    ],
+                }
+            ],
+        }
+        return members
+
+    def __repr__(self) -> str:
+        return f"EmfMetrics(namespace={self.namespace!r})"
