@@ -134,7 +134,7 @@ def run_study(
     started = time.perf_counter()
     for label, a, b, gap in COMPARISONS:
         scenario = scenario_factory(a=a, b=b, gap=gap)
-        quality = scenario.true_quality()  # type: ignore[attr-defined]
+        quality = scenario.true_quality()
         pool = build_pool(scenario, settings.pool, settings.seed)
         draws = draw_interleavings(pool, settings.draws, settings.seed)
         for model_name in models:
