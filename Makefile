@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python samples/quickstart.py
+	$(BIN)/python samples/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

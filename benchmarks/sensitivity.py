@@ -6,11 +6,6 @@ lives in ``interleave_sdk.simulation.sensitivity``; docs/sensitivity.md records 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the sample recommender
-
 from interleave_sdk.simulation.sensitivity import main
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Quickstart: decorate a toy recommender, serve a few requests, look at the result and its log line.
 
-Run with ``make demo`` (or ``python samples/quickstart.py``). No AWS account needed: the switches come
-from ``StaticConfig`` instead of SSM Parameter Store.
+Run with ``python samples/quickstart.py`` (``make demo`` runs the longer end-to-end demo). No
+AWS account needed: the switches come from ``StaticConfig`` instead of SSM Parameter Store.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``interleave-sdk simulate``: simulated traffic through a decorated handler, then the verdict.
 
-The scenario (the host system: users, handler, hidden grades) is loaded as ``module:factory``;
-like other app-loading CLIs, ``--app-dir`` (default: the current directory) is put on the import
-path first, so the repository's ``samples.video_recsys`` works from a checkout.
+The scenario (the host system: users, handler, hidden grades) is loaded as ``module:factory``. The
+default, the sample video app, ships inside the package, so a pip-installed SDK runs it; for your
+own scenario, ``--app-dir`` (default: the current directory) is put on the import path first.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
+from ..analysis.credit import available_credit_rules
 from ..errors import InterleaveError
 from ..simulation.click_models import available_click_models
 
-DEFAULT_SCENARIO = "samples.video_recsys.handler:scenario"
+DEFAULT_SCENARIO = "interleave_sdk.simulation.video_recsys.handler:scenario"
 
 
 def register(subparsers: Any) -> None:
@@ -33,10 +34,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--world-seed", type=int, default=7, help="catalogue and users (7)")
     parser.add_argument("--arms", default="v1,v2", help="model versions A,B (v1,v2)")
     parser.add_argument("--gap", type=float, default=None, help="quality gap of v2 over v1")
-    parser.add_argument("--credit", default="competitive", choices=("competitive", "team_draft"))
+    parser.add_argument("--credit", default="competitive", choices=available_credit_rules())
     parser.add_argument("--unit", default="user", choices=("user", "impression"))
     parser.add_argument("--no-ab", action="store_true", help="skip the A/B counterpart")
-    parser.add_argument("--out", type=Path, default=Path("out/simulate"), help="output directory")
+    parser.add_argument(
+        "--out", type=Path, default=Path("out/simulate"), help="logs, feedback and report/ (out/simulate)"
+    )
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="module:factory")
     parser.add_argument("--app-dir", type=Path, default=Path("."), help="put on sys.path first")
     parser.add_argument("--format", default="text", choices=("text", "json"))
@@ -53,6 +56,7 @@ def load_scenario(spec: str, app_dir: Path, **kwargs: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis.report import format_table
     from ..simulation.simulator import SimulationSettings, simulate
 
     arms = [a.strip() for a in args.arms.split(",")]
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             unit=args.unit,
             ab=not args.no_ab,
         )
-        result = simulate(scenario, settings, args.out)
+        result = simulate(scenario, settings, args.out, report_dir=args.out / "report")
     except (ImportError, AttributeError, KeyError, InterleaveError, OSError) as exc:
         print(f"simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -79,28 +83,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(result.as_dict(), option=orjson.OPT_SERIALIZE_NUMPY).decode())
         sys.stdout.write("\n")
         return 0
-    il = result.interleaving
-    print(
-        f"interleaving ({il['credit']} credit, {il['impressions']} impressions): "
-        f"A wins {il['wins_a']}, B wins {il['wins_b']}, ties {il['ties']}, "
-        f"p = {il['p_value']:.3g}, winner {il['winner']}"
-    )
+    analysis = result.analysis
+    print(format_table(analysis.verdict, analysis.matching, analysis.data_quality))
     if result.ab is not None:
-        ab = result.ab
-        for metric in ("clicks", "rr"):
-            m = ab[metric]
+        for metric, name in (("clicks", "clicks per impression"), ("rr", "reciprocal rank")):
+            m = result.ab[metric]
             print(
-                f"A/B {metric}: A {m['mean_a']:.4f} vs B {m['mean_b']:.4f}, "
+                f"A/B {name}: A {m['mean_a']:.4f} vs B {m['mean_b']:.4f}, "
                 f"p = {m['p_value']:.3g}, winner {m['winner']}"
             )
-    if result.verdict is not None:
-        v = result.verdict
-        print(
-            f"analysis ({args.unit}): winner {v['winner']}, delta_ab {v['delta_ab']}, "
-            f"CI [{v['ci_low']}, {v['ci_high']}], p = {v['p_value']}"
-        )
-    elif result.analysis_error:
-        print(f"analysis: {result.analysis_error}")
-    print(result.story())
+    story = result.story()
+    print(story[0].upper() + story[1:] + ".")
     print(f"files: {', '.join(result.files.values())}")
     return 0

@@ -11,14 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..interleaving.api import interleave
 from .click_models import ClickModel
-from .outcomes import neutral_positions, outcome_codes
+from .outcomes import Codes, Impressions, common_prefix
 from .simulator import Scenario, traffic
 
 Ints = npt.NDArray[np.int64]
@@ -62,17 +61,16 @@ def build_pool(scenario: Scenario, n: int, seed: int) -> SlatePool:
 
 @dataclass(frozen=True)
 class InterleavedDraws:
-    """Per impression: the team of each position (+1 A, -1 B), grades, and neutral positions."""
+    """Per impression: which pool entry it showed, its interleaved slots and their grades."""
 
     slate: Ints  # which pool entry each impression showed
-    teams: Ints  # (n, k)
+    impressions: Impressions  # teams (n, k) and common prefix lengths (n,)
     grades: Ints  # (n, k)
-    neutral: dict[str, npt.NDArray[np.bool_]]  # credit rule -> (n, k)
 
-    def codes(self, model: ClickModel, rng: np.random.Generator, credit: str) -> Any:
+    def codes(self, model: ClickModel, rng: np.random.Generator, credit: str) -> Codes:
         """Outcome codes (+1 A, -1 B, 0 tie) with fresh clicks from ``model``."""
-        clicks = model.click_matrix(self.grades, rng) & (self.teams != 0)
-        return outcome_codes(self.teams, clicks, self.neutral[credit])
+        clicks = model.click_matrix(self.grades, rng)
+        return self.impressions.codes(clicks, credit)
 
 
 def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_draft_v1") -> InterleavedDraws:
@@ -83,17 +81,15 @@ def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_d
     k = max(len(ids) for ids in pool.lists["A"])
     teams = np.zeros((n, k), dtype=np.int64)
     grades = np.zeros((n, k), dtype=np.int64)
-    neutral = {c: np.zeros((n, k), dtype=bool) for c in ("competitive", "team_draft")}
+    prefix = np.array([common_prefix(a, b) for a, b in zip(pool.lists["A"], pool.lists["B"], strict=True)])
     for row, (s, draw_seed) in enumerate(zip(slates, seeds, strict=True)):
         a, b = pool.lists["A"][s], pool.lists["B"][s]
         result = interleave(method, {"A": a, "B": b}, len(a), random.Random(int(draw_seed)))
-        items = [str(i) for i in result.items]
-        width = len(items)
+        width = len(result.items)
         teams[row, :width] = [1 if t == "A" else -1 for t in result.teams]
-        grades[row, :width] = [pool.grades[s][i] for i in items]
-        for credit, mask in neutral.items():
-            mask[row, :width] = neutral_positions(items, a, b, credit)
-    return InterleavedDraws(slates.astype(np.int64), teams, grades, neutral)
+        grades[row, :width] = [pool.grades[s][str(i)] for i in result.items]
+    impressions = Impressions(teams, np.minimum(prefix[slates], (teams != 0).sum(axis=1)))
+    return InterleavedDraws(slates.astype(np.int64), impressions, grades)
 
 
 def ab_metrics(

@@ -1,26 +1,33 @@
-"""Who won one interleaved impression: clicks credited to teams under a credit rule, vectorised.
+"""Who won each simulated interleaved impression, vectorised, under the analysis's credit rules.
 
-The fast in-process path and the simulator's own sequential curve use this; the analysis package
-computes the same outcomes from log files, and a test checks the two agree on the same run.
+Power curves need the outcomes of tens of thousands of impressions in milliseconds, so they cannot
+go through log files. This module builds the columns a credit rule reads and asks the rule from
+``interleave_sdk.analysis.credit`` which clicks count: the rule is defined once, there. A test checks
+that these outcomes equal what ``analyze()`` computes from the log files of the same run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
-from ..errors import SimulationError
+from ..analysis.credit import get_credit_rule
 
-#: Credit rules understood here (the analysis package owns the full registry).
-CREDITS: tuple[str, ...] = ("competitive", "team_draft")
-
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 Codes = npt.NDArray[np.int8]  # +1 A won, -1 B won, 0 tie
 
 
 def common_prefix(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
-    """Length of the top prefix both arms ranked identically."""
+    """Length of the top prefix both arms ranked identically.
+
+    Team Draft places exactly these items in the first slots (both teams' next pick is the same
+    item until the lists part), so this equals the analysis's ``prefix_len`` of the impression.
+    """
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -29,34 +36,35 @@ def common_prefix(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
     return n
 
 
-def neutral_positions(
-    items: Sequence[Hashable], top_a: Sequence[Hashable], top_b: Sequence[Hashable], credit: str
-) -> list[bool]:
-    """Positions whose clicks credit no one: the arms' common top prefix under ``competitive``.
+@dataclass(frozen=True)
+class Impressions:
+    """Interleaved lists as matrices: the team of each slot (+1 A, -1 B, 0 past the list's end)."""
 
-    Both arms would have shown those items in those slots, so a click there says nothing about
-    which ranker is better; identical lists therefore always tie.
-    """
-    if credit == "team_draft":
-        return [False] * len(items)
-    if credit != "competitive":
-        raise SimulationError(f"unknown credit rule {credit!r}; valid: {', '.join(CREDITS)}")
-    shared = set(top_a[: common_prefix(top_a, top_b)])
-    return [item in shared for item in items]
+    teams: Ints  # (n, k)
+    prefix_len: Ints  # (n,): each impression's common top prefix
+    _eligible: dict[str, Bools] = field(default_factory=dict, repr=False, compare=False)
 
+    def eligible(self, credit: str) -> Bools:
+        """``(n, k)``: the slots whose clicks earn credit under the analysis rule ``credit``."""
+        if credit not in self._eligible:
+            rule = get_credit_rule(credit)  # an unknown name raises, listing the valid ones
+            n, k = self.teams.shape
+            slots = pd.DataFrame(
+                {
+                    "position": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
+                    "prefix_len": np.repeat(self.prefix_len, k),
+                    "team": np.where(self.teams.ravel() > 0, "A", "B"),
+                }
+            )
+            mask = rule.eligible(slots).to_numpy(dtype=bool).reshape(n, k)
+            self._eligible[credit] = mask & (self.teams != 0)
+        return self._eligible[credit]
 
-def outcome_codes(teams: npt.ArrayLike, clicks: npt.ArrayLike, neutral: npt.ArrayLike | None = None) -> Codes:
-    """Per impression: +1 when A's team got more credited clicks, -1 when B's, 0 on a tie.
-
-    ``teams`` is ``(n, k)`` with +1 for an item drafted by A and -1 for B (0 for padding),
-    ``clicks`` and ``neutral`` are boolean ``(n, k)``.
-    """
-    team = np.asarray(teams, dtype=np.int64)
-    credited = np.asarray(clicks, dtype=bool)
-    if neutral is not None:
-        credited = credited & ~np.asarray(neutral, dtype=bool)
-    codes: Codes = np.sign((team * credited).sum(axis=1)).astype(np.int8)
-    return codes
+    def codes(self, clicks: npt.ArrayLike, credit: str) -> Codes:
+        """Per impression: +1 when A's team earned more credit, -1 when B's, 0 on a tie."""
+        credited = np.asarray(clicks, dtype=bool) & self.eligible(credit)
+        codes: Codes = np.sign((self.teams * credited).sum(axis=1)).astype(np.int8)
+        return codes
 
 
 def tally(codes: npt.ArrayLike) -> tuple[int, int, int]:

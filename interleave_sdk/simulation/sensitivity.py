@@ -3,8 +3,8 @@
 For every click model and quality gap: per-impression outcomes from the fast path, power curves by
 resampling, the sizes where each test reaches 80 % power in the true direction, their ratio,
 direction agreement at a fixed size and the A/A false-positive rates. Run it with
-``python -m interleave_sdk.simulation.sensitivity --out DIR`` from a checkout (it uses the sample
-recommender); it writes ``sensitivity.md``, ``sensitivity.json`` and power plots.
+``python -m interleave_sdk.simulation.sensitivity --out DIR`` (the sample recommender ships in the
+package); it writes ``sensitivity.md``, ``sensitivity.json`` and power plots.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def run_study(
     started = time.perf_counter()
     for label, a, b, gap in COMPARISONS:
         scenario = scenario_factory(a=a, b=b, gap=gap)
-        quality = scenario.true_quality()  # type: ignore[attr-defined]
+        quality = scenario.true_quality()
         pool = build_pool(scenario, settings.pool, settings.seed)
         draws = draw_interleavings(pool, settings.draws, settings.seed)
         for model_name in models:

@@ -1,7 +1,8 @@
-"""The tests the simulator applies, vectorised so power curves cost milliseconds.
+"""Vectorised tests for the power curves and the A/B counterpart, where the analysis cannot serve.
 
-Interleaving: exact two-sided sign test on non-tied outcomes (as the analysis does). A/B: Welch's
-t-test on a per-impression metric from sufficient statistics (count, mean, variance).
+The sign test is the analysis's (``analysis.stats.sign_test``) in array form: power curves run it
+millions of times, and a test pins the two to the same p-values. Welch's t-test on A/B metrics has
+no analysis counterpart: the analysis package judges interleaving, not A/B splits.
 """
 
 from __future__ import annotations

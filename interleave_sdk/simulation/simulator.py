@@ -1,10 +1,11 @@
-"""Drive simulated traffic through a real decorated handler, write logs and feedback, compare.
+"""Drive simulated traffic through a real decorated handler, write logs and feedback, analyse them.
 
 Interleaving run: every request goes through the host's ``@interleaved`` handler (static config,
 mode INTERLEAVE); the SDK's own sink writes the ranking log lines to disk; a click model judges the
-served list and its clicks are written as feedback events. A/B run: the same users and sessions,
-each request sent at random to a handler configured for mode A or B. The analysis package then
-reads the files like it would read production logs.
+served list and its clicks are written as feedback events; ``interleave_sdk.analysis.analyze`` then
+reads the files like production logs and gives the verdict. A/B run: the same users and sessions,
+each request sent at random to a handler configured for mode A or B (Welch tests: the analysis
+package has no A/B statistics, which is not its job).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,11 +22,15 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..analysis.credit import available_credit_rules
+from ..analysis.pipeline import AnalysisResult, analyze
+from ..analysis.report import write_report
+from ..analysis.stats import Verdict, cumulative_series
 from ..config.providers import ConfigProvider, StaticConfig
 from ..observability.sinks import JsonLineSink
 from .click_models import ClickModel, get_click_model
-from .outcomes import neutral_positions, outcome_codes, tally
-from .significance import settled_at, sign_test_p, welch_p
+from .outcomes import Impressions, common_prefix, tally
+from .significance import settled_at, welch_p
 
 Handler = Callable[[str, Mapping[str, object]], pd.DataFrame]
 
@@ -45,6 +50,10 @@ class Scenario(Protocol):
     def grades(self, user_id: str, item_ids: Sequence[str]) -> list[int]: ...
 
     def ranked_ids(self, arm: str, user_id: str, context: Mapping[str, object]) -> list[str]: ...
+
+    def true_quality(self, n_requests: int = ...) -> dict[str, float]:
+        """Each arm's true quality on the hidden grades: the order a test should find."""
+        ...
 
 
 class SimulatedClock:
@@ -72,7 +81,11 @@ class SeededIds:
 
 @dataclass(frozen=True)
 class SimulationSettings:
-    """What to simulate. ``requests`` is per run (interleaving and A/B each get that many)."""
+    """What to simulate. ``requests`` is per run (interleaving and A/B each get that many).
+
+    ``credit``, ``unit``, ``n_boot`` and ``alpha`` go to the analysis unchanged; ``points`` is how
+    many growing prefixes of the traffic the "p < alpha after X impressions" curves evaluate.
+    """
 
     requests: int = 2000
     click_model: str = "navigational"
@@ -82,7 +95,8 @@ class SimulationSettings:
     seed_strategy: str = "request"
     credit: str = "competitive"
     unit: str = "user"
-    checkpoint: int = 50
+    n_boot: int = 1000
+    points: int = 50
     ab: bool = True
     alpha: float = 0.05
 
@@ -95,14 +109,21 @@ class Request:
 
 @dataclass
 class InterleavingRun:
-    """Files written and what the simulator itself saw, for the sequential curve and checks."""
+    """Files written and what the simulator itself saw of each interleaved impression."""
 
     exposures: Path
     feedback: Path
-    impressions: int
-    clicks: int
-    codes: dict[str, list[int]]  # credit rule -> outcome per impression (+1 A, -1 B, 0 tie)
+    impressions: Impressions  # teams and common prefix of each interleaved impression
+    clicks: np.ndarray[Any, np.dtype[np.bool_]]  # (n, k) click flags, aligned with ``impressions``
     fallbacks: list[str]  # fallback_reason of each request that was not interleaved
+
+    def tallies(self) -> dict[str, dict[str, int]]:
+        """Impression wins and ties under every credit rule, by the fast path's vectorised code."""
+        keys = ("wins_a", "wins_b", "ties")
+        return {
+            credit: dict(zip(keys, tally(self.impressions.codes(self.clicks, credit)), strict=True))
+            for credit in available_credit_rules()
+        }
 
 
 @dataclass
@@ -116,38 +137,57 @@ class ABRun:
     rr: list[float]
 
 
+@dataclass(frozen=True)
+class ReportInput:
+    """An analysis result plus the clicks per (position, team) that the report's bar plot reads."""
+
+    verdict: Verdict
+    outcomes: pd.DataFrame
+    matching: dict[str, int]
+    data_quality: dict[str, int]
+    clicks_by_position: pd.DataFrame
+
+
 @dataclass
 class SimulationResult:
+    """The analysis verdict on the files, the A/B counterpart, and how fast each reached p < alpha."""
+
     settings: SimulationSettings
+    verdict: dict[str, Any]  # ``analyze(...).verdict.as_dict()`` on the interleaving files
     interleaving: dict[str, Any]
     ab: dict[str, Any] | None
-    verdict: dict[str, Any] | None
-    analysis_error: str | None
     files: dict[str, str]
     seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    analysis: AnalysisResult
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["settings"] = asdict(self.settings)
-        return out
+        """JSON-ready: everything but the analysis frames."""
+        return {
+            "settings": asdict(self.settings),
+            "verdict": self.verdict,
+            "interleaving": self.interleaving,
+            "ab": self.ab,
+            "files": self.files,
+            "seconds": self.seconds,
+        }
 
     def story(self) -> str:
-        """The one sentence the demo prints."""
-        x = self.interleaving.get("settled_at")
-        y = self.ab.get("settled_at") if self.ab else None
+        """The one sentence the demo prints, honest when a test never got there."""
+        alpha = f"{self.settings.alpha:g}"
+        x = self.interleaving["settled_at"]
         left = (
-            f"the interleaving test reached p < {self.settings.alpha:g} after {x} impressions"
+            f"the interleaving test reached p < {alpha} after {x:,} impressions"
             if x is not None
-            else f"the interleaving test did not reach p < {self.settings.alpha:g} "
-            f"within {self.interleaving['impressions']} impressions"
+            else f"the interleaving test did not reach p < {alpha} "
+            f"within {self.interleaving['impressions']:,} impressions"
         )
         if self.ab is None:
             return left
+        y = self.ab["settled_at"]
         right = (
-            f"the A/B test on comparable traffic needed {y}"
+            f"the A/B test on comparable traffic needed {y:,}"
             if y is not None
-            else f"the A/B test on comparable traffic had not after {self.ab['impressions']}"
+            else f"the A/B test on comparable traffic had not reached it after {self.ab['impressions']:,}"
         )
         return f"{left}; {right}"
 
@@ -228,6 +268,10 @@ def run_interleaving(
     )
     records: list[dict[str, Any]] = []
     rng = _click_rng(settings.seed, 2)
+    teams: list[list[int]] = []
+    clicks: list[list[bool]] = []
+    prefix: list[int] = []
+    fallbacks: list[str] = []
     with exposures.open("w", encoding="utf-8") as log:
         file_sink = JsonLineSink(log)
 
@@ -242,10 +286,6 @@ def run_interleaving(
             clock=clock,
             id_factory=SeededIds(settings.seed),
         )
-        teams: list[list[int]] = []
-        clicks: list[list[bool]] = []
-        neutral: dict[str, list[list[bool]]] = {"competitive": [], "team_draft": []}
-        fallbacks: list[str] = []
         for i, req in enumerate(requests):
             clock.current = EPOCH + i * REQUEST_GAP
             frame = handler(req.user_id, {"session": req.session})
@@ -256,28 +296,21 @@ def run_interleaving(
             if record["served"] != "interleaved":  # a fail-open fallback: no comparison
                 fallbacks.append(str(record["fallback_reason"]))
                 continue
-            sources = [entry["source_ranker"] for entry in record["items"]]
-            teams.append([1 if s == "A" else -1 for s in sources])
+            teams.append([1 if entry["source_ranker"] == "A" else -1 for entry in record["items"]])
             clicks.append(flags)
             arms = record["arms"]
-            for credit, rows in neutral.items():
-                rows.append(neutral_positions(items, arms["A"]["top"], arms["B"]["top"], credit))
+            prefix.append(min(common_prefix(arms["A"]["top"], arms["B"]["top"]), len(items)))
     feedback.close()
-    codes = {
-        credit: outcome_codes(_pad(teams), _pad(clicks), _pad(rows)).tolist()
-        for credit, rows in neutral.items()
-    }
     return InterleavingRun(
         exposures=exposures,
         feedback=feedback.path,
-        impressions=len(teams),
-        clicks=int(sum(sum(c) for c in clicks)),
-        codes=codes,
+        impressions=Impressions(_pad(teams), np.asarray(prefix, dtype=np.int64)),
+        clicks=_pad(clicks).astype(bool),
         fallbacks=fallbacks,
     )
 
 
-def _pad(rows: Sequence[Sequence[Any]]) -> np.ndarray[Any, Any]:
+def _pad(rows: Sequence[Sequence[Any]]) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Rows of unequal length as one zero-padded matrix (a short list has fewer positions)."""
     width = max((len(r) for r in rows), default=0)
     out = np.zeros((len(rows), width), dtype=np.int64)
@@ -330,58 +363,58 @@ def run_ab(
     return ABRun(exposures, feedback.path, arms, clicks, rr)
 
 
-def checkpoints(n: int, step: int) -> np.ndarray[Any, np.dtype[np.int64]]:
-    sizes = np.arange(step, n + 1, step, dtype=np.int64)
-    return sizes if sizes.size and sizes[-1] == n else np.append(sizes, n)
+def summarise_interleaving(
+    run: InterleavingRun, analysis: AnalysisResult, settings: SimulationSettings
+) -> dict[str, Any]:
+    """The analysis's p-value as interleaved impressions accumulate (the report's curve).
 
-
-def summarise_interleaving(run: InterleavingRun, credit: str, step: int, alpha: float) -> dict[str, Any]:
-    """Impression-level sign test, overall and at every ``step`` impressions."""
-    codes = np.asarray(run.codes[credit])
-    sizes = checkpoints(len(codes), step)
-    wins_a = np.cumsum(codes > 0)[sizes - 1]
-    wins_b = np.cumsum(codes < 0)[sizes - 1]
-    p = sign_test_p(wins_a, wins_b)
-    a, b, ties = tally(codes)
+    The curve is ``cumulative_series`` at the verdict's own unit, seed and resamples, so its last
+    point is the verdict and its points are the ones the report plots.
+    """
+    verdict: Verdict = analysis.verdict
+    series = cumulative_series(
+        analysis.outcomes,
+        points=settings.points,
+        unit=verdict.unit,
+        n_boot=verdict.n_boot,
+        seed=verdict.seed,
+        alpha=verdict.alpha,
+    )
+    sizes = series["impressions_total"].to_numpy(dtype=np.int64)
+    p = series["p_value"].to_numpy(dtype=np.float64)
     return {
-        "credit": credit,
-        "unit": "impression",
-        "impressions": run.impressions,
+        "impressions": len(analysis.outcomes),
         "fallbacks": len(run.fallbacks),
-        "clicks": run.clicks,
-        "wins_a": a,
-        "wins_b": b,
-        "ties": ties,
-        "winner": _winner(a, b, float(p[-1]), alpha),
-        "p_value": float(p[-1]),
-        "settled_at": settled_at(p, sizes, alpha),
+        "clicks": int(run.clicks.sum()),
+        "winner": verdict.winner,
+        "p_value": verdict.p_value,
+        "settled_at": settled_at(p, sizes, settings.alpha),
         "curve": {"impressions": sizes.tolist(), "p_value": p.tolist()},
-        "by_credit": {
-            c: dict(zip(("wins_a", "wins_b", "ties"), tally(v), strict=True)) for c, v in run.codes.items()
-        },
+        "simulated": run.tallies(),
     }
 
 
-def summarise_ab(run: ABRun, step: int, alpha: float) -> dict[str, Any]:
-    """Welch t-tests on clicks per impression and on reciprocal rank, overall and cumulatively."""
+def summarise_ab(run: ABRun, sizes: Sequence[int], alpha: float) -> dict[str, Any]:
+    """Welch t-tests on clicks per impression and on reciprocal rank, overall and at ``sizes``."""
     is_b = np.asarray(run.arms) == "B"
     out: dict[str, Any] = {
         "impressions": len(run.arms),
         "n_a": int((~is_b).sum()),
         "n_b": int(is_b.sum()),
     }
-    sizes = checkpoints(len(run.arms), step)
+    grid = np.unique(np.append(np.asarray(sizes, dtype=np.int64), len(run.arms)))
+    grid = grid[(grid >= 1) & (grid <= len(run.arms))]
     for metric, values in (("clicks", run.clicks), ("rr", run.rr)):
         x = np.asarray(values, dtype=np.float64)
-        p = _cumulative_welch(x, is_b, sizes)
+        p = _cumulative_welch(x, is_b, grid)
         mean_a, mean_b = float(x[~is_b].mean()), float(x[is_b].mean())
         out[metric] = {
             "mean_a": mean_a,
             "mean_b": mean_b,
             "p_value": float(p[-1]),
             "winner": _winner(int(mean_a > mean_b), int(mean_b > mean_a), float(p[-1]), alpha),
-            "settled_at": settled_at(p, sizes, alpha),
-            "curve": {"impressions": sizes.tolist(), "p_value": p.tolist()},
+            "settled_at": settled_at(p, grid, alpha),
+            "curve": {"impressions": grid.tolist(), "p_value": p.tolist()},
         }
     # The headline A/B metric is whichever settles first: A/B gets its best case in the story.
     settled = {m: out[m]["settled_at"] for m in ("clicks", "rr") if out[m]["settled_at"]}
@@ -415,37 +448,65 @@ def _winner(a: int, b: int, p: float, alpha: float) -> str:
     return "A" if a > b else "B"
 
 
-def analyse(exposures: Path, feedback: Path, unit: str, credit: str) -> Any:
-    """The analysis package's verdict on the files, exactly as a user would run it."""
-    from ..analysis import analyze  # late: heavy optional stack
+def clicks_by_position(analysis: AnalysisResult) -> pd.DataFrame:
+    """Attributed positive feedback per (position, team): the report's click-share plot data."""
+    events = analysis.events
+    matched = events[events["status"].isin(("ranking_id", "window")) & (events["polarity"] > 0)]
+    counts = matched.groupby(["position", "team"]).size()
+    frame: pd.DataFrame = counts.rename("clicks").reset_index().rename(columns={"team": "source_ranker"})
+    return frame
 
-    return analyze(exposures=exposures, feedback=feedback, unit=unit, credit=credit)
+
+def report(analysis: AnalysisResult, out_dir: Path, points: int = 50) -> Path:
+    """``write_report`` on the analysis result, with its click-share data; returns report.md."""
+    return write_report(
+        ReportInput(
+            verdict=analysis.verdict,
+            outcomes=analysis.outcomes,
+            matching=analysis.matching,
+            data_quality=analysis.data_quality,
+            clicks_by_position=clicks_by_position(analysis),
+        ),
+        out_dir,
+        points=points,
+    )
 
 
 def simulate(
-    scenario: Scenario, settings: SimulationSettings, out_dir: Path, *, analysis: bool = True
+    scenario: Scenario, settings: SimulationSettings, out_dir: Path, *, report_dir: Path | None = None
 ) -> SimulationResult:
-    """Run interleaving (and A/B unless disabled) on the same traffic, then analyse the logs."""
+    """Interleaving (and A/B unless disabled) on the same traffic; the analysis reads the files.
+
+    With ``report_dir`` the analysis's Markdown report and plots are written there too.
+    """
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     model = get_click_model(settings.click_model)
     requests = traffic(scenario.user_ids(), settings.requests, settings.seed)
     il = run_interleaving(scenario, requests, settings, out_dir, model)
     files = {"exposures": str(il.exposures), "feedback": str(il.feedback)}
-    il_summary = summarise_interleaving(il, settings.credit, settings.checkpoint, settings.alpha)
+    analysis = analyze(
+        il.exposures,
+        il.feedback,
+        unit=settings.unit,
+        credit=settings.credit,
+        n_boot=settings.n_boot,
+        seed=settings.seed,
+    )
+    il_summary = summarise_interleaving(il, analysis, settings)
     ab_summary = None
     if settings.ab:
         ab = run_ab(scenario, requests, settings, out_dir, model)
         files.update(ab_exposures=str(ab.exposures), ab_feedback=str(ab.feedback))
-        ab_summary = summarise_ab(ab, settings.checkpoint, settings.alpha)
-    verdict: dict[str, Any] | None = None
-    error: str | None = None
-    if analysis:
-        try:
-            result = analyse(il.exposures, il.feedback, settings.unit, settings.credit)
-            verdict = result.verdict.as_dict()
-        except ImportError as exc:
-            error = f"analysis package not available: {exc}"
+        ab_summary = summarise_ab(ab, il_summary["curve"]["impressions"], settings.alpha)
+    if report_dir is not None:
+        files["report"] = str(report(analysis, report_dir, settings.points))
     return SimulationResult(
-        settings, il_summary, ab_summary, verdict, error, files, time.perf_counter() - started
+        settings=settings,
+        verdict=analysis.verdict.as_dict(),
+        interleaving=il_summary,
+        ab=ab_summary,
+        files=files,
+        seconds=time.perf_counter() - started,
+        analysis=analysis,
     )

@@ -116,7 +116,7 @@ class Ranker:
 
     def __call__(self, user_id: str, context: Mapping[str, object]) -> pd.DataFrame:
         rows, scores = self.ranked_rows(user_id, context)
-        return pd.DataFrame(
+        ranked: pd.DataFrame = pd.DataFrame(
             {
                 "item_id": self.catalogue.item_ids[rows].astype(object),
                 "score": scores.astype(np.float64),
@@ -124,6 +124,7 @@ class Ranker:
                 "maker": self.catalogue.makers_of(rows),
             }
         )
+        return ranked
 
     def __repr__(self) -> str:
         return f"Ranker({self.name!r}, quality={self.spec.quality:.3f})"

@@ -33,7 +33,8 @@ Matrix = npt.NDArray[np.float32]
 def unit_rows(x: npt.NDArray[np.floating]) -> Matrix:
     """Rows scaled to length 1, as float32 (the dtype a vector store would hand back)."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / norms).astype(np.float32)
+    rows: Matrix = (x / norms).astype(np.float32)
+    return rows
 
 
 @dataclass(frozen=True)
