@@ -12,7 +12,7 @@ import inspect
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -175,7 +175,7 @@ class Interleaver:
         if mode == "INTERLEAVE" and req.in_sample:
             return self._interleave(state, req, settings, wrapped, instance, args, kwargs)
         if mode == self.other:
-            outcome = self._checked(
+            outcome, _ = self._checked(
                 call_arm(self.other, self._ranker(self.other, instance), args, kwargs, clock)
             )
             self._record_arm(req, outcome)
@@ -233,8 +233,8 @@ class Interleaver:
             self._record_arm(req, other)
             req.fail("baseline_invalid", exc)
             return self._serve_single(req, self.baseline, base.value)
-        other = self._checked(other)
-        if not other.ok:
+        other, checked_ids = self._checked(other)
+        if checked_ids is None:
             reason = {
                 "error": "arm_error",
                 "invalid": "invalid_output",
@@ -255,7 +255,7 @@ class Interleaver:
                 self.baseline: cast(pd.DataFrame, base.value),
                 self.other: cast(pd.DataFrame, other.value),
             }
-            ids_other = ranking_ids(self.other, other.value, self.item_col)
+            ids_other = checked_ids
             id_lists = {self.baseline: ids_base, self.other: ids_other}
             k = self.k if self.k is not None else len(ids_base)
             strategy, seed = bucketing.seed_for(
@@ -353,14 +353,15 @@ class Interleaver:
         self._emit(req)
         return value
 
-    def _checked(self, outcome: ArmOutcome) -> ArmOutcome:
-        """An ``ok`` outcome whose value is not a usable ranking becomes ``invalid``."""
-        if outcome.ok:
-            try:
-                ranking_ids(outcome.arm, outcome.value, self.item_col)
-            except RankerOutputError as exc:
-                return ArmOutcome(outcome.arm, "invalid", outcome.value, exc, outcome.latency_ms)
-        return outcome
+    def _checked(self, outcome: ArmOutcome) -> tuple[ArmOutcome, list[Hashable] | None]:
+        """The outcome with its ids; an ``ok`` one that is not a usable ranking becomes ``invalid``."""
+        if not outcome.ok:
+            return outcome, None
+        try:
+            return outcome, ranking_ids(outcome.arm, outcome.value, self.item_col)
+        except RankerOutputError as exc:
+            invalid = ArmOutcome(outcome.arm, "invalid", outcome.value, exc, outcome.latency_ms)
+            return invalid, None
 
     def _record_arm(self, req: _Request, outcome: ArmOutcome, top: list[Any] | None = None) -> None:
         value = outcome.value

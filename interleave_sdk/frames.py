@@ -7,7 +7,9 @@ take of the picked rows, the fastest of the ways we measured with pandas 3.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,11 +33,17 @@ def ranking_ids(arm: str, value: object, item_col: str) -> list[Hashable]:
     column = value[item_col]
     if isinstance(column, pd.DataFrame):
         raise RankerOutputError(arm, f"result has {column.shape[1]} columns named {item_col!r}")
-    missing = column.isna().to_numpy()
-    if missing.any():
+    ids: list[Hashable] = column.tolist()
+    # A Python-level scan of the list beats pandas' isna() severalfold at ranking sizes; the
+    # vectorised check runs only to describe the problem once one is found.
+    try:
+        has_null = any(x is None or x is pd.NA or x != x for x in ids)
+    except Exception as exc:  # an id type whose comparison raises cannot be merged or logged
+        raise RankerOutputError(arm, f"returned item ids that cannot be compared ({exc!r})") from exc
+    if has_null:
+        missing = column.isna().to_numpy()
         rows = np.flatnonzero(missing)[:5].tolist()
         raise RankerOutputError(arm, f"returned {int(missing.sum())} null item ids (rows {rows})")
-    ids: list[Hashable] = column.tolist()
     try:
         distinct = len(set(ids))
     except TypeError as exc:
@@ -54,24 +62,42 @@ def merged_frame(
     """Rows ``picks[i] = (arm, row)`` of the arms' frames, in order, plus ``source_col``.
 
     Columns are the union of the arms' columns (baseline's order first); a column an arm lacks is
-    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``. The arms
-    are laid end to end (one ``concat``, block by block, which keeps each column's dtype when the
-    arms agree) and the picked rows gathered with one ``take``. With pandas 3 (Arrow-backed
-    strings) this was 1.1-1.8x faster at the median than a per-column gather into one DataFrame
-    constructor, which re-validates every column (docs/performance.md).
+    filled with missing values for that arm's rows. The index is a fresh ``RangeIndex``. Each
+    column's arrays are laid end to end and the picked rows gathered with one ``take`` on the
+    column's own array type (so dtypes survive when the arms agree), then one constructor builds
+    the frame: pandas' per-operation cost, not the data, dominates at ranking sizes, so the fewer
+    frame-level operations the better (docs/performance.md).
     """
     arms = list(frames)
     arm_index = {arm: j for j, arm in enumerate(arms)}
-    tables = [
-        frame.drop(columns=source_col) if source_col in frame.columns else frame
-        for frame in frames.values()
-    ]
+    tables = list(frames.values())
     n = len(picks)
     arm_of = np.fromiter((arm_index[a] for a, _ in picks), dtype=np.intp, count=n)
     rows = np.fromiter((r for _, r in picks), dtype=np.intp, count=n)
     offsets = np.cumsum([0, *(len(t) for t in tables[:-1])], dtype=np.intp)
-    stacked = pd.concat(tables, ignore_index=True, sort=False) if len(tables) > 1 else tables[0]
-    merged: pd.DataFrame = stacked.take(rows + offsets[arm_of])
-    merged.index = pd.RangeIndex(n)
-    merged[source_col] = np.array(arms, dtype=object)[arm_of]
+    where = rows + offsets[arm_of]
+    columns: list[Any] = []
+    for table in tables:
+        columns.extend(c for c in table.columns if c not in columns and c != source_col)
+    data: dict[Any, Any] = {}
+    for column in columns:
+        parts = [table[column].array if column in table.columns else None for table in tables]
+        first = parts[0]
+        if first is not None and all(p is not None and p.dtype == first.dtype for p in parts):
+            data[column] = type(first)._concat_same_type(parts).take(where)
+        else:  # the arms disagree on this column: let pandas find a common dtype
+            series = [
+                table[column] if column in table.columns else pd.Series(np.nan, index=table.index)
+                for table in tables
+            ]
+            data[column] = pd.concat(series, ignore_index=True).array.take(where)
+    data[source_col] = _arm_names(tuple(arms)).take(arm_of)
+    # No index argument: the default is the fresh RangeIndex wanted, and passing one costs 2x.
+    merged: pd.DataFrame = pd.DataFrame(data, copy=False)
     return merged
+
+
+@functools.lru_cache(maxsize=64)
+def _arm_names(arms: tuple[str, ...]) -> Any:
+    """The arm names as a pandas string array, built once per set of arms (never mutated)."""
+    return pd.Series(np.array(arms, dtype=object)).array

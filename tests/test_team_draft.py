@@ -86,9 +86,7 @@ def sdk_distribution(a: Sequence[int], b: Sequence[int], k: int) -> dict[Outcome
     return dict(result)
 
 
-def canonical_pairs(
-    max_len: int = 4, max_ids: int = 6
-) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+def canonical_pairs(max_len: int = 4, max_ids: int = 6) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """Every pair of duplicate-free lists up to relabelling of ids (A is 0..n-1; B's new ids ascend)."""
     pairs = []
     for la in range(max_len + 1):
@@ -169,9 +167,7 @@ def test_invariants_hold_for_any_lists(a: list[int], b: list[int], k: int, seed:
     for team, ranking in (("A", a), ("B", b)):
         picks = drawn.picks(team)
         positions = [ranking.index(x) for x in picks]
-        assert positions == sorted(
-            positions
-        )  # a team never drafts a worse item before a better one
+        assert positions == sorted(positions)  # a team never drafts a worse item before a better one
         for x in picks:  # and it always took its best item not yet placed
             before = drawn.items[: drawn.items.index(x)]
             assert all(y in before for y in ranking[: ranking.index(x)])
@@ -204,9 +200,7 @@ def test_same_seed_same_result_and_different_seeds_differ() -> None:
     a, b = list(range(20)), list(range(19, -1, -1))
     first = interleave("team_draft_v1", {"A": a, "B": b}, 10, random.Random(7))
     assert first == interleave("team_draft_v1", {"A": a, "B": b}, 10, random.Random(7))
-    draws = {
-        interleave("team_draft_v1", {"A": a, "B": b}, 10, random.Random(s)).teams for s in range(50)
-    }
+    draws = {interleave("team_draft_v1", {"A": a, "B": b}, 10, random.Random(s)).teams for s in range(50)}
     assert len(draws) > 1
 
 
@@ -262,3 +256,24 @@ def test_negative_k_is_rejected() -> None:
     """k below zero is a programming error, reported as such."""
     with pytest.raises(ValueError, match="k must be"):
         interleave("team_draft_v1", {"A": [1], "B": [2]}, -1, random.Random(0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=id_lists, b=id_lists, k=st.integers(0, 60), seed=st.integers(0, 2**53 - 1))
+def test_two_team_fast_path_equals_the_general_loop(a: list[int], b: list[int], k: int, seed: int) -> None:
+    """The unrolled two-team draft and the n-team loop give the same list for the same seed."""
+    from interleave_sdk.interleaving.team_draft import _n_teams, _two_teams
+
+    k = min(k, len(set(a) | set(b)))
+    fast = _two_teams("A", a, "B", b, k, random.Random(seed))
+    general = _n_teams({"A": a, "B": b}, k, random.Random(seed))
+    assert fast == general
+
+
+def test_three_teams_draft_in_turn() -> None:
+    """Multileaving seam: with three teams each drafts once per round, by its own order."""
+    drawn = interleave("team_draft_v1", {"A": [1, 2, 3], "B": [4, 5, 6], "C": [7, 8, 9]}, 9, random.Random(3))
+    assert sorted(drawn.teams) == ["A"] * 3 + ["B"] * 3 + ["C"] * 3
+    for r in range(3):
+        assert sorted(drawn.teams[3 * r : 3 * r + 3]) == ["A", "B", "C"]
+    assert drawn.picks("C") == (7, 8, 9)

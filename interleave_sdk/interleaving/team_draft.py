@@ -12,7 +12,7 @@ list. Team sizes therefore differ by at most one only while every list still has
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 from .api import Interleaving, Rankings, register
 
@@ -20,6 +20,14 @@ from .api import Interleaving, Rankings, register
 @register("team_draft_v1")
 def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
     """Draft ``k`` items (the caller has already capped ``k`` at the union size)."""
+    names = list(rankings)
+    if len(names) == 2:
+        return _two_teams(names[0], rankings[names[0]], names[1], rankings[names[1]], k, rng)
+    return _n_teams(rankings, k, rng)
+
+
+def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
+    """Any number of teams (team-draft multileaving): the fewest picks drafts, ties by the coin."""
     names = list(rankings)
     lists = [rankings[name] for name in names]
     pointer = [0] * len(names)
@@ -48,4 +56,45 @@ def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
         counts[team] += 1
         items.append(item)
         teams.append(names[team])
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
+
+
+def _two_teams(
+    name_a: str,
+    a: Sequence[Hashable],
+    name_b: str,
+    b: Sequence[Hashable],
+    k: int,
+    rng: random.Random,
+) -> Interleaving:
+    """The common case, unrolled: same rule and same draws from ``rng`` as the general loop.
+
+    The coin is consulted only when both teams have items left and equal picks, exactly as in the
+    n-team loop (``tied[rng.randrange(2)]``), so both paths give identical lists for a seed.
+    """
+    len_a, len_b = len(a), len(b)
+    pa = pb = na = nb = 0
+    placed: set[Hashable] = set()
+    items: list[Hashable] = []
+    teams: list[str] = []
+    while len(items) < k:
+        while pa < len_a and a[pa] in placed:
+            pa += 1
+        while pb < len_b and b[pb] in placed:
+            pb += 1
+        a_left, b_left = pa < len_a, pb < len_b
+        if not (a_left or b_left):
+            break
+        if a_left and (not b_left or na < nb or (na == nb and rng.randrange(2) == 0)):
+            item = a[pa]
+            pa += 1
+            na += 1
+            teams.append(name_a)
+        else:
+            item = b[pb]
+            pb += 1
+            nb += 1
+            teams.append(name_b)
+        placed.add(item)
+        items.append(item)
     return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
