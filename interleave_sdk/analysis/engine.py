@@ -112,9 +112,18 @@ class DuckDBEngine:
                     con.execute(f"SET threads = {int(self.threads)}")
                 for macro in _COMPAT_MACROS:
                     con.execute(macro)
-                return self._run(con, files, feedback, rule, kinds, negative_counts, window_seconds)
+                fetched = self._run(
+                    con, files, feedback, rule, kinds, negative_counts, window_seconds
+                )
             finally:
                 con.close()
+        # Finished only now, with DuckDB's tables gone: the frames' copies then reuse that memory.
+        outcomes, events, clicks, quality = fetched
+        events = finish_events(events)
+        quality.update(count_event_quality(events))
+        return Attribution(
+            finish_outcomes(outcomes), events, count_matching(events), quality, finish_clicks(clicks)
+        )
 
     def _run(
         self,
@@ -125,7 +134,8 @@ class DuckDBEngine:
         kinds: Mapping[str, int],
         negative_counts: bool,
         window_seconds: int,
-    ) -> Attribution:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, int]]:
+        """Raw outcomes, events and clicks as DuckDB returns them, and the log's counts."""
         file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
         # One parse per line, of the needed fields only; a line that is not a JSON object reads
         # as an all-NULL row instead of stopping the run.
@@ -202,7 +212,6 @@ class DuckDBEngine:
         ).df()
         n_impressions = con.execute("SELECT count(*) FROM impressions").fetchone()[0]
 
-        events = finish_events(events)
         # rankings.sql sees a malformed line as an empty record, which is "not interleaved".
         status["not_interleaved"] = int(status.get("not_interleaved", 0)) - int(malformed)
         quality = {
@@ -211,8 +220,5 @@ class DuckDBEngine:
             "blank_lines": physical_lines(files) - int(rows),
             **{key: int(status.get(name, 0)) for name, key in RANKING_STATUS_KEYS.items()},
             "invalid_items": int(status.get("ok", 0)) - int(n_impressions),
-            **count_event_quality(events),
         }
-        return Attribution(
-            finish_outcomes(outcomes), events, count_matching(events), quality, finish_clicks(clicks)
-        )
+        return outcomes, events, clicks, quality
