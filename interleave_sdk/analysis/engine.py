@@ -1,14 +1,15 @@
 """Run the shipped ``.sql`` files on DuckDB: embedded, no server, reading the JSON lines directly.
 
-DuckDB parses every line itself (``from_json``), so malformed lines are counted without a Python
-pass over the logs; the reader hands the items on as parallel arrays, the shape the step files
-expect. The one gap in the common dialect, Trino's ``sequence()``, is filled by a macro.
+DuckDB's own JSON reader parses each line once, into only the fields the analysis reads, and hands
+the items on as parallel arrays, the shape the step files expect. Malformed lines are counted by
+cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` is filled by a macro.
 """
 
 from __future__ import annotations
 
+import gzip
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,26 @@ from .outcomes import (
     Attribution,
     count_event_quality,
     count_matching,
+    finish_clicks,
     finish_events,
     finish_outcomes,
 )
 from .sources import PathSpec, expand_paths
 
-#: Each log line's fields as DuckDB should type them (the rest of the line is ignored).
-_LOG_STRUCTURE = (
-    '{"event": "VARCHAR", "ranking_id": "VARCHAR", "user_id": "VARCHAR", "ts": "VARCHAR",'
-    ' "served": "VARCHAR", "items": [{"item_id": "VARCHAR", "position": "INTEGER",'
-    ' "source_ranker": "VARCHAR", "ranks": {"A": "INTEGER", "B": "INTEGER"}}]}'
+#: Each log line's fields as DuckDB should type them; the reader skips every other field.
+_ITEM_TYPE = (
+    "STRUCT(item_id VARCHAR, position INTEGER, source_ranker VARCHAR,"
+    ' ranks STRUCT("A" INTEGER, "B" INTEGER))[]'
 )
+_LOG_COLUMNS = (
+    "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'user_id': 'VARCHAR', 'ts': 'VARCHAR',"
+    f" 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}'}}"
+)
+#: The reader view's columns: a row with all of them NULL is a malformed line or an object
+#: without any field the analysis reads, and only a second pass can tell which.
+_LOG_FIELDS = ("event", "ranking_id", "user_id", "ts", "served", "item_ids")
+_CHUNK = 1 << 24
+
 _COMPAT_MACROS = (
     "CREATE MACRO sequence(a, b) AS generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT))",
 )
@@ -39,6 +49,23 @@ _COMPAT_MACROS = (
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def physical_lines(files: Sequence[str]) -> int:
+    """Lines in the files as the reference counts them: newlines, plus an unterminated last line.
+
+    A plain byte count, no parsing: with the reader's row count it gives the blank lines, which
+    DuckDB's JSON reader skips without a trace.
+    """
+    total = 0
+    for name in files:
+        last = b"\n"
+        with gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                total += chunk.count(b"\n")
+                last = chunk[-1:]
+        total += last != b"\n"
+    return total
 
 
 def kinds_relation(kinds: Mapping[str, int]) -> str:
@@ -85,9 +112,18 @@ class DuckDBEngine:
                     con.execute(f"SET threads = {int(self.threads)}")
                 for macro in _COMPAT_MACROS:
                     con.execute(macro)
-                return self._run(con, files, feedback, rule, kinds, negative_counts, window_seconds)
+                fetched = self._run(
+                    con, files, feedback, rule, kinds, negative_counts, window_seconds
+                )
             finally:
                 con.close()
+        # Finished only now, with DuckDB's tables gone: the frames' copies then reuse that memory.
+        outcomes, events, clicks, quality = fetched
+        events = finish_events(events)
+        quality.update(count_event_quality(events))
+        return Attribution(
+            finish_outcomes(outcomes), events, count_matching(events), quality, finish_clicks(clicks)
+        )
 
     def _run(
         self,
@@ -98,42 +134,43 @@ class DuckDBEngine:
         kinds: Mapping[str, int],
         negative_counts: bool,
         window_seconds: int,
-    ) -> Attribution:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, int]]:
+        """Raw outcomes, events and clicks as DuckDB returns them, and the log's counts."""
         file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
+        # One parse per line, of the needed fields only; a line that is not a JSON object reads
+        # as an all-NULL row instead of stopping the run.
         con.execute(
-            f"""
-            CREATE TABLE log_lines AS
-            SELECT
-                line IS NULL OR trim(line, ' \t\r') = '' AS blank,
-                coalesce(try(json_type(line)) = 'OBJECT', false) AS valid,
-                try(from_json(line, {_quote(_LOG_STRUCTURE)})) AS j
-            FROM read_csv({file_list}, columns = {{'line': 'VARCHAR'}}, delim = chr(31),
-                          quote = '', escape = '', header = false, auto_detect = false,
-                          strict_mode = false)
-            """
+            "CREATE TABLE ranking_log AS SELECT event, ranking_id, user_id, ts, served,"
+            " list_transform(items, lambda i: i.item_id) AS item_ids,"
+            " list_transform(items, lambda i: i.position) AS positions,"
+            " list_transform(items, lambda i: i.source_ranker) AS teams,"
+            " list_transform(items, lambda i: i.ranks.A) AS ranks_a,"
+            " list_transform(items, lambda i: i.ranks.B) AS ranks_b"
+            f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
-        line_counts = con.execute(
-            "SELECT count(*) FILTER (WHERE blank), count(*) FILTER (WHERE NOT blank),"
-            " count(*) FILTER (WHERE NOT blank AND NOT valid) FROM log_lines"
+        all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)
+        rows, empty_rows = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {all_null}) FROM ranking_log"
         ).fetchone()
+        malformed = 0
+        if empty_rows:
+            # Only now pay for a second parse: which of the empty rows were not JSON objects.
+            malformed = con.execute(
+                "SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT')"
+                f" FROM read_ndjson_objects({file_list}, ignore_errors = true)"
+            ).fetchone()[0]
+        # Each input is dropped as soon as the next step has it, to keep the peak memory low.
+        con.execute(f"CREATE TABLE rankings AS {sql.render('rankings', ranking_log='ranking_log')}")
+        con.execute("DROP TABLE ranking_log")
+        status = dict(con.execute("SELECT status, count(*) FROM rankings GROUP BY 1").fetchall())
         con.execute(
-            "CREATE VIEW ranking_log AS SELECT j.event AS event, j.ranking_id AS ranking_id,"
-            " j.user_id AS user_id, j.ts AS ts, j.served AS served,"
-            " list_transform(j.items, lambda i: i.item_id) AS item_ids,"
-            " list_transform(j.items, lambda i: i.position) AS positions,"
-            " list_transform(j.items, lambda i: i.source_ranker) AS teams,"
-            " list_transform(j.items, lambda i: i.ranks.A) AS ranks_a,"
-            " list_transform(j.items, lambda i: i.ranks.B) AS ranks_b"
-            " FROM log_lines WHERE valid"
+            f"CREATE TABLE exposure_items AS {sql.render('exposure_items', rankings='rankings')}"
         )
-        steps = {
-            "rankings": {"ranking_log": "ranking_log"},
-            "exposure_items": {"rankings": "rankings"},
-            "impressions": {"exposure_items": "exposure_items"},
-        }
-        for name, values in steps.items():
-            con.execute(f"CREATE TABLE {name} AS {sql.render(name, **values)}")
-        con.execute("DROP TABLE log_lines")
+        con.execute("DROP TABLE rankings")
+        con.execute(
+            "CREATE TABLE impressions AS "
+            + sql.render("impressions", exposure_items="exposure_items")
+        )
 
         fb = feedback.copy()
         fb["ts"] = fb["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -170,16 +207,18 @@ class DuckDBEngine:
             "SELECT a.*, x.position, x.team FROM attributed AS a LEFT JOIN exposure_items AS x"
             " ON x.ranking_id = a.ranking_id AND x.item_id = a.item_id"
         ).df()
-        status = dict(con.execute("SELECT status, count(*) FROM rankings GROUP BY 1").fetchall())
+        clicks = con.execute(
+            sql.render("clicks_by_position", attributed="attributed", exposure_items="exposure_items")
+        ).df()
         n_impressions = con.execute("SELECT count(*) FROM impressions").fetchone()[0]
 
-        events = finish_events(events)
+        # rankings.sql sees a malformed line as an empty record, which is "not interleaved".
+        status["not_interleaved"] = int(status.get("not_interleaved", 0)) - int(malformed)
         quality = {
-            "exposure_lines": int(line_counts[1]),
-            "malformed_lines": int(line_counts[2]),
-            "blank_lines": int(line_counts[0]),
+            "exposure_lines": int(rows),
+            "malformed_lines": int(malformed),
+            "blank_lines": physical_lines(files) - int(rows),
             **{key: int(status.get(name, 0)) for name, key in RANKING_STATUS_KEYS.items()},
             "invalid_items": int(status.get("ok", 0)) - int(n_impressions),
-            **count_event_quality(events),
         }
-        return Attribution(finish_outcomes(outcomes), events, count_matching(events), quality)
+        return outcomes, events, clicks, quality

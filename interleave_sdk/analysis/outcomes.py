@@ -40,6 +40,9 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "team",
 )
 
+#: Where positive feedback landed: one row per (position, drafting team) that got any.
+CLICK_COLUMNS: tuple[str, ...] = ("position", "source_ranker", "clicks")
+
 MATCHED = ("ranking_id", "window")
 UNMATCHED = (
     "unknown_ranking_id",
@@ -64,6 +67,7 @@ class Attribution:
     events: pd.DataFrame
     matching: dict[str, int]
     data_quality: dict[str, int]
+    clicks_by_position: pd.DataFrame
 
 
 def _text(series: pd.Series[Any]) -> pd.Series[Any]:
@@ -120,6 +124,21 @@ def finish_events(frame: pd.DataFrame) -> pd.DataFrame:
     )
     keys = ["ts", "user_id", "item_id", "kind", "event_ranking_id"]
     ordered: pd.DataFrame = out.sort_values(keys, kind="stable", na_position="first")
+    result: pd.DataFrame = ordered.reset_index(drop=True)
+    return result
+
+
+def finish_clicks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Click counts per (position, team) with one dtype each, by position then team."""
+    out = pd.DataFrame(
+        {
+            "position": frame["position"].astype("int64"),
+            "source_ranker": _text(frame["source_ranker"]),
+            "clicks": frame["clicks"].astype("int64"),
+        },
+        columns=list(CLICK_COLUMNS),
+    )
+    ordered: pd.DataFrame = out.sort_values(["position", "source_ranker"], kind="stable")
     result: pd.DataFrame = ordered.reset_index(drop=True)
     return result
 

@@ -1,12 +1,11 @@
 """``analyze()``: logs and feedback in, a verdict out — the front door for scripts and notebooks.
 
 It loads the inputs, runs attribution and credit on the chosen engine, and hands the outcomes to
-the statistics module. Statistics are imported only when needed, so the pipeline has no cycle.
+the statistics module. The engines themselves load on first use (DuckDB is an optional extra).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from ..errors import AnalysisInputError
 from .credit import get_credit_rule
 from .outcomes import Attribution
 from .sources import FeedbackInput, PathSpec, load_feedback
+from .stats import Verdict, compute_verdict
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
 UNITS: tuple[str, ...] = ("user", "impression")
@@ -25,14 +25,18 @@ UNITS: tuple[str, ...] = ("user", "impression")
 
 @dataclass
 class AnalysisResult:
-    """The verdict, the per-impression outcomes behind it, and the counts that qualify it."""
+    """The verdict, the per-impression outcomes behind it, and the counts that qualify it.
 
-    #: ``interleave_sdk.analysis.stats.Verdict`` (typed loosely: statistics load on demand).
-    verdict: Any
+    ``clicks_by_position`` (position, source_ranker, clicks) says where positive feedback landed;
+    the report draws its click-share plot from it.
+    """
+
+    verdict: Verdict
     outcomes: pd.DataFrame
     matching: dict[str, int]
     data_quality: dict[str, int]
     events: pd.DataFrame = field(repr=False)
+    clicks_by_position: pd.DataFrame = field(repr=False)
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -135,8 +139,7 @@ def analyze(
         engine=engine,
     )
     report("attribution")
-    stats = importlib.import_module(f"{__package__}.stats")
-    verdict = stats.compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
+    verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
     report("statistics")
     return AnalysisResult(
         verdict=verdict,
@@ -144,6 +147,7 @@ def analyze(
         matching=attributed.matching,
         data_quality={**attributed.data_quality, **feedback_quality},
         events=attributed.events,
+        clicks_by_position=attributed.clicks_by_position,
         parameters={
             "unit": unit,
             "credit": credit,

@@ -19,6 +19,7 @@ from .outcomes import (
     Attribution,
     count_event_quality,
     count_matching,
+    finish_clicks,
     finish_events,
     finish_outcomes,
 )
@@ -239,6 +240,15 @@ def credit(
     return finish_outcomes(out)
 
 
+def clicks_by_position(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """clicks_by_position.sql: positive events per (position, team), each (impression, item) once."""
+    matched = events[events["status"].isin(MATCHED) & (events["polarity"] > 0)]
+    clicked = matched[["ranking_id", "item_id"]].drop_duplicates()
+    shown = clicked.merge(items[["ranking_id", "item_id", "position", "team"]])
+    counts = shown.groupby(["position", "team"]).size().rename("clicks").reset_index()
+    return finish_clicks(counts.rename(columns={"team": "source_ranker"}))
+
+
 def run(
     exposures: PathSpec,
     feedback: pd.DataFrame,
@@ -264,4 +274,5 @@ def run(
         "invalid_items": int((status.get("ok", 0)) - len(imps)),
         **count_event_quality(events),
     }
-    return Attribution(outcomes, events, count_matching(events), quality)
+    clicks = clicks_by_position(events, items)
+    return Attribution(outcomes, events, count_matching(events), quality, clicks)

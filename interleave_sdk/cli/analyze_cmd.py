@@ -1,13 +1,13 @@
 """``interleave-sdk analyze``: ranking logs and feedback in, the verdict out (table or JSON).
 
 Exit codes: 0 ran, 1 failed, 2 bad arguments (including an input file that does not exist).
-The report (``--report DIR``) is written by ``interleave_sdk.analysis.report``, loaded on demand.
+The table and the report (``--report DIR``) come from ``interleave_sdk.analysis.report``; this
+module only parses arguments, drives the progress bar and picks the output format.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -91,7 +91,9 @@ def _progress_bar() -> tuple[Callable[[str], None], Callable[[], None]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at module level: the CLI's other commands never pay for pandas/DuckDB.
     from ..analysis.pipeline import analyze
+    from ..analysis.report import format_table, write_report
 
     step, close = _progress_bar()
     try:
@@ -110,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
             progress=step,
         )
         if args.report:
-            report = importlib.import_module("interleave_sdk.analysis.report")
-            report.write_report(result, args.report)
+            write_report(result, args.report)
         step("report")
     except AnalysisInputError as exc:
         close()
@@ -122,47 +123,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"interleave-sdk analyze: failed: {exc}", file=sys.stderr)
         return 1
     close()
-    payload = result.as_dict()
     if args.format == "json":
-        print(json.dumps(payload, sort_keys=False, default=str))
+        print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
-        print(format_table(payload))
+        print(format_table(result.verdict, result.matching, result.data_quality))
     return 0
 
-
-def _number(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def format_table(payload: dict[str, Any]) -> str:
-    """The verdict, then matching and data-quality counts, as aligned ``name  value`` lines."""
-    rows: list[tuple[str, str]] = [
-        ("winner", str(payload.get("winner"))),
-        (
-            "delta_ab (CI)",
-            f"{_number(payload.get('delta_ab'))} "
-            f"[{_number(payload.get('ci_low'))}, {_number(payload.get('ci_high'))}]",
-        ),
-        ("p_value", _number(payload.get("p_value"))),
-        ("impressions", _number(payload.get("impressions"))),
-        ("users", _number(payload.get("users"))),
-        (
-            "wins A / B / ties",
-            f"{payload.get('wins_a')} / {payload.get('wins_b')} / {payload.get('ties')}",
-        ),
-        ("tie_rate", _number(payload.get("tie_rate"))),
-        ("contested_share", _number(payload.get("contested_share"))),
-        (
-            "first_pick_share_a",
-            f"{_number(payload.get('first_pick_share_a'))}"
-            + ("" if payload.get("first_pick_ok", True) else "  (UNBALANCED)"),
-        ),
-    ]
-    rows += [(f"matched {k}", str(v)) for k, v in payload.get("matching", {}).items()]
-    rows += [(f"data {k}", str(v)) for k, v in payload.get("data_quality", {}).items() if v]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)

@@ -200,3 +200,42 @@ def test_malformed_and_invalid_log_lines_are_counted(tmp_path, engine):
     assert (q["duplicate_rankings"], q["invalid_items"], q["invalid_rankings"]) == (1, 1, 2)
     assert q["other_events"] == 1
     assert list(result.outcomes["ranking_id"]) == ["r1"]
+
+
+def test_empty_objects_are_not_interleaved_and_garbage_is_malformed(tmp_path, engine):
+    """An object with none of the read fields is a record; bad bytes and scalars are malformed."""
+    path = write_json_lines(tmp_path / "log.jsonl", [rec("r1", "u1", 0, ITEMS)])
+    with path.open("ab") as handle:
+        handle.write(b'{}\n{"other": 1}\n"text"\nnull\n{"user_id": "\xff"}\n \t\r\n')
+        handle.write(b"{truncated")  # an unterminated last line is still a line
+    result, _ = attribute(path, events(), engine=engine)
+    q = result.data_quality
+    assert (q["exposure_lines"], q["blank_lines"], q["malformed_lines"]) == (7, 1, 4)
+    assert q["not_interleaved"] == 2
+    assert list(result.outcomes["ranking_id"]) == ["r1"]
+
+
+def test_clicks_by_position_counts_each_clicked_item_once(run):
+    """Clicks per (position, team): repeats and likes of one shown item count once, nopes never."""
+    log = [rec("r1", "u1", 0, ITEMS), rec("r2", "u2", 0, ITEMS)]
+    feedback = events(
+        event("u1", "a", 5, rid="r1"),
+        event("u1", "a", 5, rid="r1"),  # an exact duplicate delivery
+        event("u1", "a", 6, kind="like", rid="r1"),
+        event("u1", "b", 7, kind="nope", rid="r1"),
+        event("u2", "a", 5),
+        event("u2", "b", 6),
+        event("u3", "a", 5),  # never shown to u3
+    )
+    clicks = run(log, feedback).clicks_by_position
+    assert clicks.to_dict("records") == [
+        {"position": 1, "source_ranker": "A", "clicks": 2},
+        {"position": 2, "source_ranker": "B", "clicks": 1},
+    ]
+
+
+def test_clicks_by_position_is_empty_without_matched_clicks(run):
+    """No positive matched feedback gives an empty table with the three columns."""
+    clicks = run([rec("r1", "u1", 0, ITEMS)], events(event("u9", "a", 5))).clicks_by_position
+    assert list(clicks.columns) == ["position", "source_ranker", "clicks"]
+    assert len(clicks) == 0

@@ -1,98 +1,108 @@
-"""``interleave-sdk analyze``: exit codes, JSON output and the verdict table."""
+"""``interleave-sdk analyze`` end to end: the real pipeline, statistics and report behind the CLI."""
 
 from __future__ import annotations
 
 import json
-import sys
-import types
-from dataclasses import asdict, dataclass
+import math
 
 import pytest
 
+from interleave_sdk.analysis.report import PLOT_FILES, REPORT_FILE
 from interleave_sdk.analysis.testing import write_json_lines
 from interleave_sdk.cli import main
 
 from .conftest import event, events, rec
 
+#: Item a is drafted by A, item b by B; the arms disagree on both, so both slots are contested.
 ITEMS = [("a", "A", 1, 2), ("b", "B", 2, 1)]
-
-
-@dataclass(frozen=True)
-class CountingVerdict:
-    """Counts only: stands in for the statistics module, which is built and tested separately."""
-
-    winner: str
-    wins_a: int
-    wins_b: int
-    ties: int
-    impressions: int
-    unit: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@pytest.fixture
-def counting_stats(monkeypatch):
-    """Install a statistics module that tallies outcomes, so these tests see the CLI's plumbing."""
-    module = types.ModuleType("interleave_sdk.analysis.stats")
-
-    def compute_verdict(outcomes, *, unit="user", n_boot=1000, seed=0, alpha=0.05):
-        clicked = outcomes[outcomes["clicked"]]
-        wins = clicked["outcome"].value_counts()
-        a, b = int(wins.get("A", 0)), int(wins.get("B", 0))
-        winner = "A" if a > b else "B" if b > a else "none"
-        return CountingVerdict(winner, a, b, int(wins.get("tie", 0)), len(clicked), unit)
-
-    module.compute_verdict = compute_verdict
-    monkeypatch.setitem(sys.modules, "interleave_sdk.analysis.stats", module)
+#: Users whose one impression A wins, B wins, or ties (a click on each team's item).
+A_USERS, B_USERS, TIE_USERS = 24, 6, 5
 
 
 @pytest.fixture
 def inputs(tmp_path):
-    log = write_json_lines(
-        tmp_path / "log.jsonl", [rec("r1", "u1", 0, ITEMS), rec("r2", "u2", 5, ITEMS)]
-    )
-    fb = events(event("u1", "a", 3, rid="r1"), event("u2", "a", 9), event("u2", "x", 9))
-    fb.to_csv(tmp_path / "fb.csv", index=False)
+    """35 users, one impression each: 24 click A's item, 6 click B's, 5 click both (by id)."""
+    records, rows = [], []
+    for n in range(A_USERS + B_USERS + TIE_USERS):
+        rid, user = f"r{n}", f"u{n}"
+        records.append(rec(rid, user, n, ITEMS))
+        clicked = "a" if n < A_USERS else "b" if n < A_USERS + B_USERS else "ab"
+        rows += [event(user, item, n + 1, rid=rid) for item in clicked]
+    rows.append(event("u0", "zzz", 2))  # shown to nobody: unmatched
+    log = write_json_lines(tmp_path / "log.jsonl", records)
+    with log.open("ab") as handle:
+        handle.write(b"{not json\n")
+    events(*rows).to_csv(tmp_path / "fb.csv", index=False)
     return str(log), str(tmp_path / "fb.csv")
 
 
-@pytest.mark.usefixtures("counting_stats")
-def test_json_output_carries_verdict_and_counts(inputs, capsys):
-    """--format json prints one object: the verdict keys, matching and data-quality counts."""
+def sign_test_p(wins: int, losses: int) -> float:
+    """Exact two-sided binomial p-value against 1/2, from the definition."""
+    n, k = wins + losses, max(wins, losses)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n)
+
+
+def test_json_output_is_the_real_verdict(inputs, capsys):
+    """--format json prints the statistics module's verdict, computed by hand here."""
     log, fb = inputs
-    code = main(
-        [
-            "analyze",
-            "--exposures",
-            log,
-            "--feedback",
-            fb,
-            "--format",
-            "json",
-            "--unit",
-            "impression",
-            "--engine",
-            "pandas",
-        ]
-    )
-    assert code == 0
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert (payload["winner"], payload["wins_a"], payload["impressions"]) == ("A", 2, 2)
-    assert payload["unit"] == "impression"
-    assert payload["matching"] == {"by_ranking_id": 1, "by_window": 1, "unmatched": 1}
-    assert payload["parameters"]["credit"] == "competitive"
+    assert payload["winner"] == "A"
+    assert (payload["wins_a"], payload["wins_b"], payload["ties"]) == (24, 6, 5)
+    assert (payload["impressions"], payload["users"]) == (35, 35)
+    assert payload["p_value"] == pytest.approx(sign_test_p(24, 6), rel=1e-9)
+    assert payload["delta_ab"] == pytest.approx((24 + 5 / 2) / 35 - 0.5)
+    assert payload["ci_low"] < payload["delta_ab"] < payload["ci_high"]
+    assert payload["matching"] == {"by_ranking_id": 40, "by_window": 0, "unmatched": 1}
+    assert payload["data_quality"]["malformed_lines"] == 1
 
 
-@pytest.mark.usefixtures("counting_stats")
-def test_table_output_names_the_winner(inputs, capsys):
-    """The default table starts with the winner and lists the matching counts."""
+def test_json_output_follows_unit_and_seed(inputs, capsys):
+    """--unit impression and --seed reach the verdict; the same seed gives the same interval."""
+    log, fb = inputs
+    argv = ["analyze", "--exposures", log, "--feedback", fb, "--format", "json"]
+    outs = []
+    for seed in ("3", "3", "4"):
+        assert main([*argv, "--unit", "impression", "--seed", seed, "--n-boot", "200"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert outs[0]["unit"] == "impression" and outs[0]["seed"] == 3
+    assert outs[0]["parameters"]["unit"] == "impression"
+    assert (outs[0]["ci_low"], outs[0]["ci_high"]) == (outs[1]["ci_low"], outs[1]["ci_high"])
+    assert outs[2]["seed"] == 4
+
+
+def test_table_is_the_report_table(inputs, capsys):
+    """The default output is report.format_table: winner, ΔAB with CI, p-value, counts."""
     log, fb = inputs
     assert main(["analyze", "--exposures", log, "--feedback", fb]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["winner", "A"]
-    assert "matched by_window" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Interleaving verdict (unit: user")
+    rows = {line.split("  ")[1].strip(): line for line in lines[1:] if line.startswith("  ")}
+    assert rows["winner"].split()[-1] == "A"
+    assert "+0.2571" in rows["ΔAB"] and "CI" in rows["ΔAB"]
+    assert rows["wins A / B / ties (users)"].endswith("24 / 6 / 5")
+    assert "Feedback matching" in lines and "Data quality" in lines
+    assert any(line.split() == ["unmatched", "1"] for line in lines)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(inputs, capsys):
+    """The progress bar stays off when stderr is not a TTY: a successful run writes nothing there."""
+    log, fb = inputs
+    assert main(["analyze", "--exposures", log, "--feedback", fb]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_report_directory_gets_markdown_and_plots(inputs, tmp_path, capsys):
+    """--report DIR writes report.md and its three PNGs, and the table is still printed."""
+    log, fb = inputs
+    out = tmp_path / "report"
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--report", str(out)]) == 0
+    markdown = (out / REPORT_FILE).read_text(encoding="utf-8")
+    assert "Users prefer **A**" in markdown
+    for name in PLOT_FILES.values():
+        assert (out / name).read_bytes().startswith(b"\x89PNG"), name
+        assert f"]({name})" in markdown
+    assert capsys.readouterr().out.startswith("Interleaving verdict")
 
 
 @pytest.mark.parametrize(
@@ -129,15 +139,10 @@ def test_postgres_dsn_requires_a_query(inputs, capsys):
     assert "--feedback-query" in capsys.readouterr().err
 
 
-def test_report_failure_exits_1(inputs, monkeypatch, capsys, counting_stats):
-    """A failure after the inputs were accepted (here: writing the report) exits 1."""
-    module = types.ModuleType("interleave_sdk.analysis.report")
-
-    def write_report(result, directory):
-        raise OSError(f"cannot write {directory}")
-
-    module.write_report = write_report
-    monkeypatch.setitem(sys.modules, "interleave_sdk.analysis.report", module)
+def test_report_failure_exits_1(inputs, tmp_path, capsys):
+    """A failure after the inputs were accepted (the report path is a file) exits 1."""
     log, fb = inputs
-    assert main(["analyze", "--exposures", log, "--feedback", fb, "--report", "out"]) == 1
-    assert "cannot write out" in capsys.readouterr().err
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a directory")
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--report", str(blocker)]) == 1
+    assert "taken" in capsys.readouterr().err

@@ -34,13 +34,14 @@ def generated(tmp_path_factory):
     ],
 )
 def test_duckdb_equals_pandas_on_generated_logs(generated, credit, negative_counts, window_hours):
-    """Outcomes, attributed events and every count agree between the engines."""
+    """Outcomes, attributed events, clicks by position and every count agree between engines."""
     folder, feedback = generated
     kwargs = {"credit": credit, "negative_counts": negative_counts, "window_hours": window_hours}
     sql, _ = attribute(str(folder / "part-*"), feedback, engine="duckdb", **kwargs)
     ref, _ = attribute(str(folder / "part-*"), feedback, engine="pandas", **kwargs)
     pd.testing.assert_frame_equal(sql.outcomes, ref.outcomes)
     pd.testing.assert_frame_equal(sql.events, ref.events)
+    pd.testing.assert_frame_equal(sql.clicks_by_position, ref.clicks_by_position)
     assert sql.matching == ref.matching
     assert sql.data_quality == ref.data_quality
 

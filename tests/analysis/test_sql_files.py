@@ -86,6 +86,7 @@ def test_steps_run_on_duckdb_in_order():
         target = "attributed" if step == "attribution" else step
         con.execute(f"CREATE TABLE {target} AS {rendered(step)}")
     assert con.execute(rendered("credit")).fetchall() == []
+    assert con.execute(rendered("clicks_by_position")).fetchall() == []
 
 
 def test_render_refuses_missing_or_unknown_placeholders():

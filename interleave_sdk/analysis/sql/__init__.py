@@ -12,7 +12,14 @@ from importlib import resources
 from ...errors import AnalysisError
 
 #: The pipeline's steps, in the order they run; each names a file ``<step>.sql`` here.
-STEPS: tuple[str, ...] = ("rankings", "exposure_items", "impressions", "attribution", "credit")
+STEPS: tuple[str, ...] = (
+    "rankings",
+    "exposure_items",
+    "impressions",
+    "attribution",
+    "credit",
+    "clicks_by_position",
+)
 
 # ``${...}`` is Athena's own template syntax (partition projection), never one of ours.
 _PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_]+)\}")

@@ -1,4 +1,4 @@
--- Step 4 of 5: attribute each distinct feedback event to at most one impression.
+-- Step 4 of 6: attribute each distinct feedback event to at most one impression.
 -- Inputs: {feedback} (user_id, item_id, ts UTC timestamp, kind, ranking_id), {exposure_items},
 -- {impressions}, {kinds} (a VALUES list of (kind, polarity): +1 positive, -1 negative) and
 -- {window_seconds} (whole seconds). Exact duplicate events collapse into one row (copies > 1).

@@ -1,4 +1,4 @@
--- Step 5 of 5: credit per impression (the outcomes table: one row per interleaved impression).
+-- Step 5 of 6: credit per impression (the outcomes table: one row per interleaved impression).
 -- Inputs: {impressions}, {exposure_items}, {attributed} (the output of attribution.sql),
 -- {eligible} (the credit rule: a boolean over x, the clicked item, and m, its impression) and
 -- {negative_counts} (TRUE or FALSE). Each (impression, item, polarity) counts once, so a double

@@ -1,7 +1,23 @@
--- Step 2 of 5: flatten the valid interleaved rankings to one row per shown item.
+-- Step 2 of 6: flatten the valid interleaved rankings to one row per shown item.
 -- Input {rankings}: the output of rankings.sql. A ranking whose items break the log contract (no
 -- id, positions not 1..n in order, a team other than A or B) is dropped whole, never half-used.
-WITH items AS (
+-- The slot numbers are a column of their own so that UNNEST reads a plain column: DuckDB then
+-- flattens in one pass instead of a lateral join that copies every list ten times.
+WITH numbered AS (
+    SELECT
+        ranking_id,
+        user_id,
+        ts,
+        item_ids,
+        positions,
+        teams,
+        ranks_a,
+        ranks_b,
+        sequence(1, cardinality(item_ids)) AS slot_numbers
+    FROM {rankings}
+    WHERE status = 'ok'
+),
+items AS (
     SELECT
         r.ranking_id,
         r.user_id,
@@ -12,21 +28,15 @@ WITH items AS (
         r.teams[t.idx] AS team,
         r.ranks_a[t.idx] AS rank_a,
         r.ranks_b[t.idx] AS rank_b
-    FROM {rankings} AS r
-    CROSS JOIN UNNEST(sequence(1, cardinality(r.item_ids))) AS t (idx)
-    WHERE r.status = 'ok'
+    FROM numbered AS r
+    CROSS JOIN UNNEST(r.slot_numbers) AS t (idx)
 ),
-checked AS (
-    SELECT
-        *,
-        min(
-            CASE
-                WHEN item_id IS NOT NULL AND position = idx AND team IN ('A', 'B') THEN 1
-                ELSE 0
-            END
-        ) OVER (PARTITION BY ranking_id) AS items_ok
+broken AS (
+    SELECT DISTINCT ranking_id
     FROM items
+    WHERE NOT coalesce(item_id IS NOT NULL AND position = idx AND team IN ('A', 'B'), FALSE)
 )
-SELECT ranking_id, user_id, ts, item_id, position, team, rank_a, rank_b
-FROM checked
-WHERE items_ok = 1
+SELECT i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b
+FROM items AS i
+LEFT JOIN broken AS b ON b.ranking_id = i.ranking_id
+WHERE b.ranking_id IS NULL

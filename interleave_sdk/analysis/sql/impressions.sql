@@ -1,4 +1,4 @@
--- Step 3 of 5: one row per interleaved impression, with the facts every credit rule needs.
+-- Step 3 of 6: one row per interleaved impression, with the facts every credit rule needs.
 -- Input {exposure_items}: the output of exposure_items.sql.
 -- prefix_len: length of the common top prefix, the positions p where both arms ranked the shown
 -- item at p, for every position up to p. Identical lists have prefix_len = slots.

@@ -1,4 +1,4 @@
--- Step 1 of 5: check and deduplicate ranking records (one output row per input record).
+-- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, user_id, ts (ISO 8601 text ending in Z), served, and the
 -- items as parallel arrays: item_ids, positions, teams (source_ranker), ranks_a, ranks_b. Each
 -- engine's reader builds this shape (engine.py for DuckDB, a view in athena_ddl.sql for Athena).
