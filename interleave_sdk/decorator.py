@@ -73,9 +73,13 @@ class _Request:
     merge_ms: float | None = None
 
     def fail(self, reason: str, error: BaseException | str) -> None:
-        if self.reason is None:  # the first failure is the one that decided the outcome
-            self.reason = reason
-            self.error = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        if reason == "baseline_error" and self.reason is not None:
+            # The caller gets the baseline's exception, so that is the outcome to report; the
+            # failure that led to computing the baseline stays in the message.
+            self.reason, self.error = reason, f"{text} (after {self.reason}: {self.error})"
+        elif self.reason is None:  # otherwise the first failure decided the outcome
+            self.reason, self.error = reason, text
 
 
 class Interleaver:

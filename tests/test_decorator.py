@@ -534,3 +534,14 @@ def test_integer_item_ids_and_extra_columns_are_merged(sink: CapturingSink) -> N
     assert all(isinstance(i["item_id"], int) for i in sink.last["items"])
     from_a = result[result.source_ranker == "A"]
     assert from_a["maker"].isna().all() and from_a["genre"].notna().all()
+
+
+def test_baseline_exception_after_a_failed_b_is_reported_as_baseline_error(
+    make_recommender: Make, sink: CapturingSink
+) -> None:
+    """mode=B, B fails, then the baseline raises: the line says baseline_error and keeps B's story."""
+    recommend, _, _ = make_recommender(a=KeyError("db down"), b=RuntimeError("B down"), mode="B")
+    with pytest.raises(KeyError):
+        recommend("u1")
+    assert sink.last["fallback_reason"] == "baseline_error"
+    assert "db down" in sink.last["error"] and "after arm_error" in sink.last["error"]
