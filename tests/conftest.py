@@ -1,7 +1,10 @@
-"""Shared fixtures: toy rankers, a capturing sink and a decorated recommender factory."""
+"""Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, and a gate
+that hung arms wait on.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,6 +50,18 @@ def executor() -> Iterator[ArmExecutor]:
     pool = ArmExecutor(max_workers=2)
     yield pool
     pool.shutdown()
+
+
+@pytest.fixture
+def gate(executor: ArmExecutor) -> Iterator[threading.Event]:
+    """An event hung arms wait on; released before the pool shuts down, so no thread outlives.
+
+    It depends on ``executor`` so that its teardown runs first; a module that overrides
+    ``executor`` (to name its threads) gets that pool here.
+    """
+    event = threading.Event()
+    yield event
+    event.set()
 
 
 @pytest.fixture
