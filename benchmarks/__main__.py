@@ -78,6 +78,13 @@ def _row(*cells: object) -> str:
     )
 
 
+def _heading(title: str, note: str) -> list[str]:
+    """A section's opening lines: a blank line, its title, and the header of its table, whose
+    columns are the same in every section except the last (``note``).
+    """
+    return ["", title, _row("variant", "p50", "p90", "p99", note)]
+
+
 def render(report: dict[str, Any]) -> str:
     """The figures as a plain-text table, one section per case."""
     m = report["machine"]
@@ -86,11 +93,7 @@ def render(report: dict[str, Any]) -> str:
         f"{m['numpy']}, pandas {m['pandas']}, load {m['loadavg_start']}",
     ]
     if "1_interleaved_overhead" in report:
-        lines += [
-            "",
-            "1. SDK overhead, interleaved path, free rankers (ms)",
-            _row("variant", "p50", "p90", "p99", "merge p50 / target"),
-        ]
+        lines += _heading("1. SDK overhead, interleaved path, free rankers (ms)", "merge p50 / target")
         for name, fig in report["1_interleaved_overhead"].items():
             if name.startswith("_"):
                 continue
@@ -101,11 +104,9 @@ def render(report: dict[str, Any]) -> str:
                 note += "  meets" if ok else "  misses p50<=0.3, p99<=1"
             lines.append(_row(name, f"{t['p50']:.3f}", f"{t['p90']:.3f}", f"{t['p99']:.3f}", note))
     if "2_baseline_overhead" in report:
-        lines += [
-            "",
-            "2. Baseline path vs undecorated (µs per call)",
-            _row("variant", "p50", "p90", "p99", "overhead p50 / target 50 µs"),
-        ]
+        lines += _heading(
+            "2. Baseline path vs undecorated (µs per call)", "overhead p50 / target 50 µs"
+        )
         for name, fig in report["2_baseline_overhead"].items():
             if name.startswith("_"):
                 continue
@@ -120,11 +121,9 @@ def render(report: dict[str, Any]) -> str:
                 _row(name, f"{us['p50']:.1f}", f"{us['p90']:.1f}", f"{us['p99']:.1f}", note)
             )
     if "3_parallel_arms" in report:
-        lines += [
-            "",
-            "3. Interleaved latency / max(t_A, t_B) (ms; ratio of p50 and of p99)",
-            _row("variant", "p50", "p90", "p99", "ratio p50 / p99"),
-        ]
+        lines += _heading(
+            "3. Interleaved latency / max(t_A, t_B) (ms; ratio of p50 and of p99)", "ratio p50 / p99"
+        )
         parts = report["3_parallel_arms"]
         blocks = {
             "I/O-bound (socket wait)": parts["io_bound"],
@@ -156,11 +155,7 @@ def render(report: dict[str, Any]) -> str:
             f"{parts['numpy_bound']['openblas_overrides_removed'] or 'none were set'}"
         )
     if "4_team_draft" in report:
-        lines += [
-            "",
-            "4. Team Draft on id lists (µs per draw)",
-            _row("variant", "p50", "p90", "p99", "speed-up vs reference (p50)"),
-        ]
+        lines += _heading("4. Team Draft on id lists (µs per draw)", "speed-up vs reference (p50)")
         for name, figures in report["4_team_draft"].items():
             if name.startswith("_") or name == "mpkato":
                 continue

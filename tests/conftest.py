@@ -1,8 +1,14 @@
-"""Shared fixtures: toy rankers, a capturing sink and a decorated recommender factory."""
+"""Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
+hung arms wait on, and a runner for the sample programs.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,6 +16,8 @@ import pytest
 
 from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.testing import CapturingSink
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def frame(ids: list[Any], tag: str = "x") -> pd.DataFrame:
@@ -50,6 +58,18 @@ def executor() -> Iterator[ArmExecutor]:
 
 
 @pytest.fixture
+def gate(executor: ArmExecutor) -> Iterator[threading.Event]:
+    """An event hung arms wait on; released before the pool shuts down, so no thread outlives.
+
+    It depends on ``executor`` so that its teardown runs first; a module that overrides
+    ``executor`` (to name its threads) gets that pool here.
+    """
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+@pytest.fixture
 def make_recommender(
     sink: CapturingSink, executor: ArmExecutor
 ) -> Callable[..., tuple[Callable[..., Any], CountingRanker, CountingRanker]]:
@@ -78,3 +98,23 @@ def make_recommender(
         return recommend, rank_a, rank_b
 
     return make
+
+
+@pytest.fixture
+def run_sample() -> Callable[[str], str]:
+    """Run ``samples/NAME`` as a real program, from the repository root, and return its stdout.
+
+    A separate interpreter, so a sample works only if it does what a user's copy would; a non-zero
+    exit fails the test (``CalledProcessError``).
+    """
+
+    def run(name: str) -> str:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "samples" / name)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+
+    return run

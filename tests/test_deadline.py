@@ -46,14 +46,6 @@ def executor() -> Iterator[ArmExecutor]:
     pool.shutdown(wait=True)
 
 
-@pytest.fixture
-def gate(executor: ArmExecutor) -> Iterator[threading.Event]:
-    """Hung arms wait on this; it is released before the pool shuts down, so no thread outlives."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
 def frame(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"item_id": ids, "score": range(len(ids), 0, -1)})
 

@@ -47,14 +47,6 @@ def executor() -> Iterator[ArmExecutor]:
     pool.shutdown(wait=True)
 
 
-@pytest.fixture
-def gate(executor: ArmExecutor) -> Iterator[threading.Event]:
-    """An event hung arms wait on; released before the executor shuts down."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
 def serve(
     b: Callable[..., Any],
     executor: ArmExecutor,

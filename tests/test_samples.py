@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from collections.abc import Callable
 
 import jsonschema
 import orjson
 
 from interleave_sdk import log_schema
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_quickstart_serves_and_logs() -> None:
+def test_quickstart_serves_and_logs(run_sample: Callable[[str], str]) -> None:
     """samples/quickstart.py prints valid log lines, at least one interleaved list among them."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "samples" / "quickstart.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    out = run_sample("quickstart.py")
     records = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert len(records) == 4
     validator = jsonschema.Draft202012Validator(log_schema())

@@ -17,20 +17,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import OutcomesError
+from .outcomes import OUTCOME_COLUMNS as _CONTRACT_COLUMNS
 
 #: Units of analysis: who counts as one independent observation.
 UNITS: tuple[str, ...] = ("user", "impression")
 
-#: Columns of the outcomes table that the verdict reads (``ts`` is needed only for series).
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "user_id",
-    "credit_a",
-    "credit_b",
-    "outcome",
-    "clicked",
-    "first_team",
-    "slots",
-    "contested_slots",
+#: Columns of the outcomes table that the verdict reads: the contract's columns (defined once, in
+#: ``outcomes``) less ``ranking_id``, which no statistic uses, and ``ts``, which only series need.
+OUTCOME_COLUMNS: tuple[str, ...] = tuple(
+    name for name in _CONTRACT_COLUMNS if name not in ("ranking_id", "ts")
 )
 
 #: Level of the first-pick balance check: strict, because it flags a broken randomisation rather

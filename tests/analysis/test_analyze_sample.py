@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from collections.abc import Callable
 
 
-def test_analyze_sample_prints_the_verdict_table() -> None:
+def test_analyze_sample_prints_the_verdict_table(run_sample: Callable[[str], str]) -> None:
     """The sample analyses 2,000 seeded impressions and prints the table and click shares."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "samples" / "analyze_logs.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    out = run_sample("analyze_logs.py")
     lines = out.splitlines()
     assert lines[0] == "Interleaving verdict (unit: user, α = 0.05, seed 0)"
     assert any("of 2,000 interleaved" in line for line in lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from interleave_sdk.analysis import available_credit_rules, get_credit_rule
+from interleave_sdk.analysis.outcomes import OUTCOME_COLUMNS
 from interleave_sdk.errors import UnknownCreditRuleError
 
 from .conftest import event, events, rec
@@ -109,18 +110,7 @@ def test_unclicked_impressions_are_kept_as_ties(run):
 def test_outcomes_follow_contract_columns(run):
     """The outcomes frame has exactly the contract's columns and dtypes."""
     result = run([rec("r1", None, 0, SHARED_PREFIX)], events())
-    assert list(result.outcomes.columns) == [
-        "ranking_id",
-        "user_id",
-        "ts",
-        "credit_a",
-        "credit_b",
-        "outcome",
-        "clicked",
-        "first_team",
-        "slots",
-        "contested_slots",
-    ]
+    assert list(result.outcomes.columns) == list(OUTCOME_COLUMNS)
     assert str(result.outcomes["ts"].dtype) == "datetime64[us, UTC]"
     assert result.outcomes.loc[0, "user_id"] is None
 
