@@ -28,6 +28,7 @@ from .errors import (
 from .execution import ArmExecutor, ArmOutcome
 from .interleaving import Interleaving, available_methods, interleave, register
 from .observability import JsonLineSink, log_schema
+from .observability.metrics import EmfMetrics
 from .replay import replay
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigProvider",
     "ConfigSnapshot",
     "ConfigUnavailable",
+    "EmfMetrics",
     "EnvConfig",
     "InterleaveError",
     "Interleaving",

@@ -17,6 +17,7 @@ PUBLIC = [
     "ConfigProvider",
     "ConfigSnapshot",
     "ConfigUnavailable",
+    "EmfMetrics",
     "EnvConfig",
     "InterleaveError",
     "Interleaving",
