@@ -339,7 +339,8 @@ class Interleaver:
         req.served = arm
         if isinstance(value, pd.DataFrame):
             try:
-                value.attrs["ranking_id"] = req.ranking_id
+                # Read the ids before tagging: pandas deep-copies a frame's attrs into every
+                # column it hands out, so an untagged frame is cheaper to read.
                 if self.item_col in value.columns:
                     ids = json_ids(value[self.item_col].tolist())
                     req.items = [
@@ -354,6 +355,10 @@ class Interleaver:
             except Exception as exc:  # an odd frame must not break serving; note it and go on
                 req.items = []
                 logger.warning("interleave-sdk: could not describe the served list: %s", exc)
+            try:
+                value.attrs["ranking_id"] = req.ranking_id
+            except Exception as exc:  # e.g. a DataFrame subclass with read-only attrs
+                logger.warning("interleave-sdk: could not tag the result with its ranking_id: %s", exc)
         self._emit(req)
         return value
 
