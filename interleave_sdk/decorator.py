@@ -30,7 +30,13 @@ from .execution import ArmExecutor, ArmOutcome, call_arm, run_arms
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
 from .observability.metrics import EmfMetrics
-from .observability.record import SCHEMA_VERSION, iso_utc, json_id, json_ids
+from .observability.record import (
+    SCHEMA_VERSION,
+    iso_utc,
+    item_entries,
+    json_ids,
+    single_arm_entries,
+)
 from .observability.sinks import JsonLineSink, Sink
 
 P = ParamSpec("P")
@@ -73,7 +79,7 @@ class _Request:
     merge_ms: float | None = None
 
     def fail(self, reason: str, error: BaseException | str) -> None:
-        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        text = error if isinstance(error, str) else _error_text(error)
         if reason == "baseline_error" and self.reason is not None:
             # The caller gets the baseline's exception, so that is the outcome to report; the
             # failure that led to computing the baseline stays in the message.
@@ -114,9 +120,7 @@ class Interleaver:
             raise TypeError(f"rankers needs an entry for the non-baseline arm {self.other!r}")
         for name, ranker in rankers.items():
             if not (callable(ranker) or isinstance(ranker, str)):
-                raise TypeError(
-                    f"ranker {name!r} must be callable or a method name, got {ranker!r}"
-                )
+                raise TypeError(f"ranker {name!r} must be callable or a method name, got {ranker!r}")
         if k is not None and (not isinstance(k, int) or k < 1):
             raise ValueError(f"k must be a positive int or None, got {k!r}")
         self.rankers = dict(rankers)
@@ -179,12 +183,12 @@ class Interleaver:
         if mode == "INTERLEAVE" and req.in_sample:
             return self._interleave(state, req, settings, wrapped, instance, args, kwargs)
         if mode == self.other:
-            outcome, _ = self._checked(
+            outcome, other_ids = self._checked(
                 call_arm(self.other, self._ranker(self.other, instance), args, kwargs, clock)
             )
             self._record_arm(req, outcome)
-            if outcome.ok:
-                return self._serve_single(req, self.other, outcome.value)
+            if other_ids is not None:
+                return self._serve_single(req, self.other, outcome.value, other_ids)
             assert outcome.error is not None
             req.fail("arm_error" if outcome.status == "error" else "invalid_output", outcome.error)
         base = state.baseline = call_arm(self.baseline, wrapped, args, kwargs, clock)
@@ -237,8 +241,8 @@ class Interleaver:
             self._record_arm(req, other)
             req.fail("baseline_invalid", exc)
             return self._serve_single(req, self.baseline, base.value)
-        other, checked_ids = self._checked(other)
-        if checked_ids is None:
+        other, ids_other = self._checked(other)
+        if ids_other is None:
             reason = {
                 "error": "arm_error",
                 "invalid": "invalid_output",
@@ -250,7 +254,7 @@ class Interleaver:
             self._record_arm(req, base)
             self._record_arm(req, other)
             req.fail(reason, detail)
-            return self._serve_single(req, self.baseline, base.value)
+            return self._serve_single(req, self.baseline, base.value, ids_base)
 
         # Both arms are usable: draw the interleaving.
         t_merge = clock.monotonic()
@@ -259,8 +263,6 @@ class Interleaver:
                 self.baseline: cast(pd.DataFrame, base.value),
                 self.other: cast(pd.DataFrame, other.value),
             }
-            ids_other = checked_ids
-            id_lists = {self.baseline: ids_base, self.other: ids_other}
             k = self.k if self.k is not None else len(ids_base)
             strategy, seed = bucketing.seed_for(
                 settings.seed_strategy, self.experiment, req.user, req.ranking_id
@@ -270,31 +272,17 @@ class Interleaver:
                 k,
                 {"strategy": strategy, "value": seed},
             )
-            ordered = {arm: id_lists[arm] for arm in sorted(id_lists)}
+            # Arms in name order: the draw (and its replay from the log) must not depend on which
+            # arm is the baseline.
+            ordered = dict(sorted({self.baseline: ids_base, self.other: ids_other}.items()))
             result = interleave(settings.interleave_method, ordered, k, random.Random(seed))
-            positions = {
-                arm: {item: i for i, item in enumerate(ids)} for arm, ids in id_lists.items()
-            }
+            positions = {arm: {item: i for i, item in enumerate(ids)} for arm, ids in ordered.items()}
             picks = [
-                (team, positions[team][item])
-                for item, team in zip(result.items, result.teams, strict=True)
+                (team, positions[team][item]) for item, team in zip(result.items, result.teams, strict=True)
             ]
             merged = merged_frame(frames, picks)
             merged.attrs = {**frames[self.baseline].attrs, "ranking_id": req.ranking_id}
-            req.items = [
-                {
-                    "item_id": json_id(item),
-                    "position": pos,
-                    "source_ranker": team,
-                    "ranks": {
-                        arm: (None if (r := positions[arm].get(item)) is None else r + 1)
-                        for arm in ordered
-                    },
-                }
-                for pos, (item, team) in enumerate(
-                    zip(result.items, result.teams, strict=True), start=1
-                )
-            ]
+            req.items = item_entries(result.items, result.teams, positions)
             for outcome, ids in ((base, ids_base), (other, ids_other)):
                 self._record_arm(req, outcome, top=json_ids(ids[:k]))
         except Exception as exc:
@@ -303,7 +291,7 @@ class Interleaver:
             self._record_arm(req, base)
             self._record_arm(req, other)
             req.fail("merge_error", exc)
-            return self._serve_single(req, self.baseline, base.value)
+            return self._serve_single(req, self.baseline, base.value, ids_base)
         req.merge_ms = (clock.monotonic() - t_merge) * 1e3
         req.served = "interleaved"
         self._emit(req)
@@ -334,24 +322,20 @@ class Interleaver:
             return req
         return _Request(ranking_id, started, t0, snapshot)
 
-    def _serve_single(self, req: _Request, arm: str, value: Any) -> Any:
-        """Return one arm's result unchanged, tagged with the ranking id, and log it."""
+    def _serve_single(self, req: _Request, arm: str, value: Any, ids: list[Hashable] | None = None) -> Any:
+        """Return one arm's result unchanged, tagged with the ranking id, and log it.
+
+        ``ids``: the result's ids when the caller already validated them (no second read).
+        """
         req.served = arm
         if isinstance(value, pd.DataFrame):
             try:
                 # Read the ids before tagging: pandas deep-copies a frame's attrs into every
                 # column it hands out, so an untagged frame is cheaper to read.
-                if self.item_col in value.columns:
-                    ids = json_ids(value[self.item_col].tolist())
-                    req.items = [
-                        {
-                            "item_id": item,
-                            "position": pos,
-                            "source_ranker": arm,
-                            "ranks": {arm: pos},
-                        }
-                        for pos, item in enumerate(ids, start=1)
-                    ]
+                if ids is None and self.item_col in value.columns:
+                    ids = value[self.item_col].tolist()
+                if ids is not None:
+                    req.items = single_arm_entries(ids, arm)
             except Exception as exc:  # an odd frame must not break serving; note it and go on
                 req.items = []
                 logger.warning("interleave-sdk: could not describe the served list: %s", exc)
@@ -379,9 +363,7 @@ class Interleaver:
             "status": outcome.status,
             "latency_ms": None if outcome.latency_ms is None else round(outcome.latency_ms, 3),
             "rows": rows,
-            "error": None
-            if outcome.error is None
-            else f"{type(outcome.error).__name__}: {outcome.error}",
+            "error": None if outcome.error is None else _error_text(outcome.error),
             "top": top,
         }
 
@@ -426,9 +408,7 @@ class Interleaver:
         try:
             self.sink(record)
         except Exception as exc:  # logging must never cost the caller its answer
-            logger.warning(
-                "interleave-sdk: log sink failed for ranking %s: %r", req.ranking_id, exc
-            )
+            logger.warning("interleave-sdk: log sink failed for ranking %s: %r", req.ranking_id, exc)
 
     def _ranker(self, arm: str, instance: Any) -> Callable[..., Any]:
         ranker = self.rankers[arm]
@@ -443,9 +423,7 @@ class Interleaver:
 
         return by_name
 
-    def _user_id(
-        self, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def _user_id(self, wrapped: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The user id, found by binding the call to the signature (positional or keyword)."""
         if self.user_key in kwargs:
             return kwargs[self.user_key]
@@ -471,6 +449,11 @@ def _why(reason: str, arm: str, settings: Settings) -> str:
     if reason == "budget_exhausted":
         return f"the baseline used the whole {settings.timeout_ms:g} ms budget; {arm!r} skipped"
     return f"ranker {arm!r} failed"
+
+
+def _error_text(error: BaseException) -> str:
+    """How an exception reads in a log line: its type, then its message."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _uuid_hex() -> str:

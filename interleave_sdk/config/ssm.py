@@ -233,6 +233,7 @@ class SSMConfig:
             (),
             {},
         )
+        self._merged_memo: tuple[SSMValues, dict[str, object], Settings] | None = None
 
     # -- the provider protocol --------------------------------------------------------------------
 
@@ -326,7 +327,14 @@ class SSMConfig:
     def _merged(self, values: SSMValues, overrides: dict[str, object]) -> Settings:
         if not overrides:
             return values.settings
-        return values.settings.replace(**overrides)
+        # Both inputs stay the same objects until SSM or the environment changes, so the merge
+        # (a validated copy of the settings) is made once per change, not once per request.
+        memo = self._merged_memo
+        if memo is not None and memo[0] is values and memo[1] is overrides:
+            return memo[2]
+        merged = values.settings.replace(**overrides)
+        self._merged_memo = (values, overrides, merged)
+        return merged
 
     def __repr__(self) -> str:
         return (

@@ -1,8 +1,9 @@
 """The only entry point to interleaving methods: a registry of small, pure functions.
 
-A method is a callable ``(rankings, k, rng) -> Interleaving`` over plain id lists (no pandas), so
-it can be tested exhaustively, benchmarked alone and replayed from a log line. Names used in config
-(``team_draft_v1``; ``optimized_v1`` later) resolve here; an unknown name raises
+A method is a callable ``(rankings, k, rng) -> Interleaving`` over plain id lists (no pandas) that
+returns ``min(k, |union|)`` items (``k`` may exceed the union), so it can be tested exhaustively,
+benchmarked alone and replayed from a log line. Names used in config (``team_draft_v1``;
+``optimized_v1`` later) resolve here; an unknown name raises
 :class:`~interleave_sdk.errors.UnknownMethodError` listing the valid ones.
 """
 
@@ -82,8 +83,9 @@ def interleave(method: str, rankings: Rankings, k: int | None, rng: random.Rando
         raise ValueError(f"k must be >= 0, got {k}")
     if not rankings:
         raise ValueError("at least one ranking is needed")
-    union = len(set().union(*rankings.values()))
-    limit = union if k is None else min(k, union)
+    # Methods stop when every list is exhausted, so k needs no capping at the union here (that
+    # would build a set of all ids on every request); the lists' total length bounds k=None.
+    limit = sum(len(ids) for ids in rankings.values()) if k is None else k
     return get_method(method)(rankings, limit, rng)
 
 

@@ -19,7 +19,7 @@ from .api import Interleaving, Rankings, register
 
 @register("team_draft_v1")
 def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
-    """Draft ``k`` items (the caller has already capped ``k`` at the union size)."""
+    """Draft ``min(k, |union|)`` items: drafting stops once every list is exhausted."""
     names = list(rankings)
     if len(names) == 2:
         return _two_teams(names[0], rankings[names[0]], names[1], rankings[names[1]], k, rng)
@@ -45,7 +45,7 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
             pointer[t] = p
             if p < len(ranking):
                 active.append(t)
-        if not active:  # only reachable when k exceeds the union; api.interleave prevents it
+        if not active:  # every list exhausted: k exceeded the union
             break
         fewest = min(counts[t] for t in active)
         tied = [t for t in active if counts[t] == fewest]

@@ -4,7 +4,7 @@ import importlib.resources
 import json
 from typing import Any
 
-from .record import SCHEMA_VERSION, item_entries
+from .record import SCHEMA_VERSION, item_entries, single_arm_entries
 from .sinks import JsonLineSink, Sink, dumps
 
 
@@ -15,4 +15,12 @@ def log_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["SCHEMA_VERSION", "JsonLineSink", "Sink", "dumps", "item_entries", "log_schema"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "JsonLineSink",
+    "Sink",
+    "dumps",
+    "item_entries",
+    "log_schema",
+    "single_arm_entries",
+]

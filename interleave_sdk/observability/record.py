@@ -21,20 +21,31 @@ def iso_utc(moment: datetime) -> str:
 def item_entries(
     items: Sequence[Hashable],
     teams: Sequence[str],
-    ranks: Mapping[str, Mapping[Hashable, int]],
+    positions: Mapping[str, Mapping[Hashable, int]],
 ) -> list[dict[str, Any]]:
-    """``items`` with 1-based positions, the credited team and their 1-based rank in every arm."""
+    """An interleaved list's ``items``: 1-based position, credited team, 1-based rank per arm.
+
+    ``positions`` maps each arm to its ``id -> 0-based row`` index; an id an arm lacks gets null.
+    """
+    logged = json_ids(list(items))
     return [
         {
-            "item_id": item,
+            "item_id": logged_id,
             "position": position,
             "source_ranker": team,
             "ranks": {
-                arm: (None if (r := by_id.get(item)) is None else r + 1)
-                for arm, by_id in ranks.items()
+                arm: (None if (r := by_id.get(item)) is None else r + 1) for arm, by_id in positions.items()
             },
         }
-        for position, (item, team) in enumerate(zip(items, teams, strict=True), start=1)
+        for position, (item, logged_id, team) in enumerate(zip(items, logged, teams, strict=True), start=1)
+    ]
+
+
+def single_arm_entries(ids: list[Any], arm: str) -> list[dict[str, Any]]:
+    """A one-arm list's ``items``: every id is that arm's, at its own rank."""
+    return [
+        {"item_id": item, "position": pos, "source_ranker": arm, "ranks": {arm: pos}}
+        for pos, item in enumerate(json_ids(ids), start=1)
     ]
 
 
