@@ -215,9 +215,9 @@ def run_arms(
     if parallel:
         try:
             future = executor.submit(other_arm, other_fn, args, kwargs, clock)
-        except Exception as exc:  # e.g. the pool was shut down under us
-            logger.warning("interleave-sdk: could not start ranker %r: %r", other_arm, exc)
-            future = None
+        except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
+            base = call_arm(base_arm, base_fn, args, kwargs, clock)
+            return ArmPair(base, ArmOutcome(other_arm, "error", error=exc))
         base = call_arm(base_arm, base_fn, args, kwargs, clock)
         if future is None:
             return ArmPair(base, ArmOutcome(other_arm, "skipped"), "pool_saturated")

@@ -122,3 +122,23 @@ def test_submit_refuses_rather_than_queues_when_every_worker_is_busy(
         assert f is not None
         f.result(timeout=5)
     assert executor.in_flight == 0
+
+
+def test_a_pool_that_refuses_work_is_the_arms_error() -> None:
+    """submit() raising (a pool shut down under us) serves the baseline as arm_error, with why."""
+
+    class BrokenExecutor(ArmExecutor):
+        def submit(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+            raise RuntimeError("cannot schedule new futures after shutdown")
+
+    sink = CapturingSink()
+    recommend = interleaved(
+        rankers={"B": lambda user_id: frame(["b"])},
+        config=StaticConfig(mode="INTERLEAVE"),
+        executor=BrokenExecutor(),
+        sink=sink,
+    )(lambda user_id: frame(["a"]))
+    assert recommend("u").item_id.tolist() == ["a"]
+    assert sink.last["fallback_reason"] == "arm_error"
+    assert "after shutdown" in sink.last["error"]
+    assert sink.last["arms"]["B"]["status"] == "error"
