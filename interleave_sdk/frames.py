@@ -1,8 +1,8 @@
 """DataFrames in and out: checking what a ranker returned, and building the merged frame.
 
 Checks give specific messages (which arm, what is wrong, an example) because they end up in a log
-line that someone reads during an incident. The merged frame is one concat of the arms and one
-take of the picked rows, the fastest of the ways we measured with pandas 3.
+line that someone reads during an incident. The merged frame gathers each column with one take on
+the column's own array type and builds the frame in one constructor (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -77,9 +77,7 @@ class EmfMetrics:
                     "Namespace": self.namespace,
                     "Dimensions": self._dimensions,
                     "Metrics": [
-                        {"Name": name, "Unit": unit}
-                        for name, unit in METRIC_UNITS.items()
-                        if name in members
+                        {"Name": name, "Unit": unit} for name, unit in METRIC_UNITS.items() if name in members
                     ],
                 }
             ],

@@ -63,10 +63,6 @@ class Session:
     clicks: tuple[bool, ...]
     examined: int  # positions 1..examined were looked at (the cascade stops; the PBM reads all)
 
-    @property
-    def n_clicks(self) -> int:
-        return sum(self.clicks)
-
 
 @runtime_checkable
 class ClickModel(Protocol):

@@ -9,7 +9,6 @@ outcomes; a test checks this path agrees with the real decorated handler on the 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,9 +103,3 @@ def ab_metrics(
         rr = np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)
         out[arm] = {"clicks": clicks.sum(axis=1).astype(np.float64), "rr": rr}
     return out
-
-
-def ab_values(metrics: Sequence[float]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Support and frequencies of a per-impression metric (for multinomial resampling)."""
-    values, counts = np.unique(np.asarray(metrics, dtype=np.float64), return_counts=True)
-    return values, counts / counts.sum()

@@ -64,10 +64,7 @@ def ab_power(
 
     A larger metric is read as "better", so ``direction`` is +1 when A's mean is higher.
     """
-    support = {}
-    for arm, values in (("A", metric_a), ("B", metric_b)):
-        vals, counts = np.unique(np.asarray(values, dtype=np.float64), return_counts=True)
-        support[arm] = (vals, counts / counts.sum())
+    support = {"A": metric_support(metric_a), "B": metric_support(metric_b)}
     power, agree = [], []
     for n in sizes:
         n_arm = max(int(n) // 2, 1)
@@ -84,6 +81,12 @@ def ab_power(
         power.append(_hits(p, direction, better, alpha))
         agree.append(float((direction == better).mean()) if better else float("nan"))
     return {"power": np.array(power), "agreement": np.array(agree)}
+
+
+def metric_support(metric: npt.ArrayLike) -> tuple[Floats, Floats]:
+    """Distinct values of a per-impression metric and their frequencies (for multinomial draws)."""
+    values, counts = np.unique(np.asarray(metric, dtype=np.float64), return_counts=True)
+    return values, counts / counts.sum()
 
 
 def _hits(p: Floats, direction: Any, better: int, alpha: float) -> float:
