@@ -6,7 +6,9 @@ the statistics module. The engines themselves load on first use (DuckDB is an op
 
 from __future__ import annotations
 
+import gzip
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +17,16 @@ import pandas as pd
 
 from ..errors import AnalysisInputError
 from .credit import get_credit_rule
-from .outcomes import Attribution
-from .sources import FeedbackInput, PathSpec, load_feedback
-from .stats import Verdict, compute_verdict
+from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
+from .sequential import SequentialVerdict
+from .sources import FeedbackInput, PathSpec, expand_paths, load_feedback
+from .stats import (
+    Verdict,
+    click_share_by_position,
+    compute_sequential,
+    compute_verdict,
+    cumulative_series,
+)
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
 UNITS: tuple[str, ...] = ("user", "impression")
@@ -25,10 +34,13 @@ UNITS: tuple[str, ...] = ("user", "impression")
 
 @dataclass
 class AnalysisResult:
-    """The verdict, the per-impression outcomes behind it, and the counts that qualify it.
+    """Every number about the experiment: both verdicts, the series and shares the report draws.
 
-    ``clicks_by_position`` (position, source_ranker, clicks) says where positive feedback landed;
-    the report draws its click-share plot from it.
+    ``verdict`` is the fixed-horizon verdict (read once, at the planned size); ``sequential`` the
+    anytime-valid one (read at any time). ``series`` holds both as impressions accumulate
+    (``stats.cumulative_series``); ``click_shares`` where positive feedback landed, per position
+    and team (``stats.click_share_by_position`` of ``clicks_by_position``). ``experiment`` and
+    ``arms`` name what was compared, as the log names them. The report only renders these.
     """
 
     verdict: Verdict
@@ -37,16 +49,43 @@ class AnalysisResult:
     data_quality: dict[str, int]
     events: pd.DataFrame = field(repr=False)
     clicks_by_position: pd.DataFrame = field(repr=False)
+    sequential: SequentialVerdict
+    series: pd.DataFrame = field(repr=False)
+    click_shares: pd.DataFrame = field(repr=False)
+    experiment: str | None = None
+    arms: tuple[str, str] = ("A", "B")
+    time_span: tuple[pd.Timestamp, pd.Timestamp] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the verdict's keys at the top level, plus counts and parameters."""
+        """JSON-ready: the verdict's keys at the top level, the sequential verdict, counts."""
         return {
             **self.verdict.as_dict(),
+            "sequential": self.sequential.as_dict(),
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
         }
+
+
+_EXPERIMENT = re.compile(rb'"experiment"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def experiment_name(exposures: PathSpec) -> str | None:
+    """The experiment name(s) the ranking log records, joined by ", "; None when it has none.
+
+    A byte scan for the ``experiment`` field rather than a JSON parse: the report only needs the
+    names, and a regular expression reads a large log several times faster.
+    """
+    names: dict[str, None] = {}
+    for path in expand_paths(exposures):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for line in handle:
+                found = _EXPERIMENT.search(line)
+                if found:
+                    names.setdefault(found.group(1).decode("utf-8", "replace"))
+    return ", ".join(sorted(names)) or None
 
 
 def polarity_map(positive: Sequence[str], negative: Sequence[str]) -> dict[str, int]:
@@ -116,6 +155,8 @@ def analyze(
     engine: str = "duckdb",
     n_boot: int = 1000,
     seed: int = 0,
+    alpha: float = 0.05,
+    series_points: int = 50,
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
@@ -124,10 +165,16 @@ def analyze(
     CSV / JSON-lines / Parquet path, a DataFrame, or a source such as
     :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
+    ``alpha`` is the level of both verdicts (fixed-horizon and sequential); ``series_points`` how
+    many growing prefixes of the impressions the over-time series evaluates (0: none).
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
         raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
+    if not (isinstance(alpha, float | int) and 0.0 < alpha < 1.0):
+        raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    if isinstance(series_points, bool) or not isinstance(series_points, int) or series_points < 0:
+        raise AnalysisInputError(f"series_points must be an integer >= 0, got {series_points!r}")
     attributed, feedback_quality = attribute(
         exposures,
         feedback,
@@ -139,16 +186,22 @@ def analyze(
         engine=engine,
     )
     report("attribution")
-    verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
-    report("statistics")
-    return AnalysisResult(
-        verdict=verdict,
-        outcomes=attributed.outcomes,
+    result = summarize(
+        attributed.outcomes,
+        unit=unit,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        series_points=series_points,
+        clicks_by_position=attributed.clicks_by_position,
         matching=attributed.matching,
         data_quality={**attributed.data_quality, **feedback_quality},
         events=attributed.events,
-        clicks_by_position=attributed.clicks_by_position,
-        parameters={
+        experiment=experiment_name(exposures),
+    )
+    report("statistics")
+    result.parameters.update(
+        {
             "unit": unit,
             "credit": credit,
             "positive": list(positive),
@@ -158,5 +211,68 @@ def analyze(
             "engine": engine,
             "n_boot": n_boot,
             "seed": seed,
-        },
+            "alpha": alpha,
+            "series_points": series_points,
+        }
     )
+    return result
+
+
+def summarize(
+    outcomes: pd.DataFrame,
+    *,
+    unit: str = "user",
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    series_points: int = 50,
+    clicks_by_position: pd.DataFrame | None = None,
+    matching: dict[str, int] | None = None,
+    data_quality: dict[str, int] | None = None,
+    events: pd.DataFrame | None = None,
+    experiment: str | None = None,
+) -> AnalysisResult:
+    """Every statistic of an outcomes table (contract 3) into an :class:`AnalysisResult`.
+
+    What :func:`analyze` does after attribution; also the way to a report from outcomes computed
+    elsewhere. Counts and tables not given are empty.
+    """
+    clicks = clicks_by_position if clicks_by_position is not None else _empty(CLICK_COLUMNS)
+    verdict = compute_verdict(outcomes, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
+    sequential = compute_sequential(outcomes, unit=unit, alpha=alpha)
+    series = cumulative_series(
+        outcomes if series_points else outcomes.iloc[:0],
+        points=max(series_points, 1),
+        unit=unit,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    return AnalysisResult(
+        verdict=verdict,
+        outcomes=outcomes,
+        matching=dict(matching or {}),
+        data_quality=dict(data_quality or {}),
+        events=events if events is not None else _empty(EVENT_COLUMNS),
+        clicks_by_position=clicks,
+        sequential=sequential,
+        series=series,
+        click_shares=click_share_by_position(clicks),
+        experiment=experiment,
+        time_span=time_span(outcomes),
+    )
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    frame: pd.DataFrame = pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
+    return frame
+
+
+def time_span(outcomes: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last interleaved impression (UTC), or None without timestamps."""
+    if len(outcomes) == 0 or "ts" not in outcomes.columns:
+        return None
+    ts = pd.to_datetime(outcomes["ts"], utc=True).dropna()
+    if ts.empty:
+        return None
+    return ts.min(), ts.max()
