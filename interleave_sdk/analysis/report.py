@@ -260,7 +260,8 @@ def _floats(series: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _plot_cumulative(result: AnalysisResultLike, path: Path) -> None:
+def cumulative_figure(result: AnalysisResultLike) -> Figure:
+    """ΔAB over time with the bootstrap interval (one look) and the confidence sequence (any look)."""
     figure, axes = _figure()
     series, verdict = result.series, result.verdict
     delta = _floats(series["delta_ab"]) if len(series) else np.zeros(0)
@@ -289,10 +290,11 @@ def _plot_cumulative(result: AnalysisResultLike, path: Path) -> None:
     else:
         _no_data(axes, "no clicked impressions yet")
     axes.set_title("Cumulative ΔAB")
-    figure.savefig(path)
+    return figure
 
 
-def _plot_p_value(result: AnalysisResultLike, path: Path) -> None:
+def p_value_figure(result: AnalysisResultLike) -> Figure:
+    """Both p-values over time on a log scale, with the α line they are read against."""
     figure, axes = _figure()
     series, verdict = result.series, result.verdict
     if len(series):
@@ -302,20 +304,20 @@ def _plot_p_value(result: AnalysisResultLike, path: Path) -> None:
         axes.plot(x, fixed, marker=".", label="sign-test p (fixed horizon: read once)")
         axes.plot(x, always, marker=".", label="always-valid p (sequential: read any time)")
         axes.axhline(verdict.alpha, color="red", linestyle="--", label=f"α = {verdict.alpha:g}")
+        # Log scale, autoscaled over the curves and the α line: a crossing is always in view.
         axes.set_yscale("log")
-        # The scale always reaches below α, so a crossing (or its absence) is visible.
-        lowest = float(np.nanmin(np.concatenate([fixed, always, [verdict.alpha]])))
-        axes.set_ylim(lowest / 3.0, 1.5)
         axes.set_xlabel("interleaved impressions (in time order)")
         axes.set_ylabel(f"p-value ({verdict.unit} level, log scale)")
         axes.legend(loc="lower left", fontsize=8)
     else:
         _no_data(axes, "no impressions yet")
     axes.set_title("p-values as impressions accumulate")
-    figure.savefig(path)
+    return figure
 
 
-def _plot_click_share(shares: pd.DataFrame, path: Path) -> None:
+def click_share_figure(result: AnalysisResultLike) -> Figure:
+    """Share of all clicks per position and drafting team."""
+    shares = result.click_shares
     figure, axes = _figure()
     if len(shares) and (_floats(shares["clicks"]) > 0).any():
         positions = sorted(dict.fromkeys(int(p) for p in shares["position"]))
@@ -339,7 +341,7 @@ def _plot_click_share(shares: pd.DataFrame, path: Path) -> None:
     else:
         _no_data(axes, "no per-position click data")
     axes.set_title("Click share by position and team")
-    figure.savefig(path)
+    return figure
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,9 +478,9 @@ def write_report(result: AnalysisResultLike, out_dir: str | Path) -> Path:
     directory = Path(out_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _plot_cumulative(result, directory / PLOT_FILES["cumulative"])
-        _plot_p_value(result, directory / PLOT_FILES["p_value"])
-        _plot_click_share(result.click_shares, directory / PLOT_FILES["click_share"])
+        cumulative_figure(result).savefig(directory / PLOT_FILES["cumulative"])
+        p_value_figure(result).savefig(directory / PLOT_FILES["p_value"])
+        click_share_figure(result).savefig(directory / PLOT_FILES["click_share"])
         report = directory / REPORT_FILE
         report.write_text(_markdown(result), encoding="utf-8")
     except OSError as exc:

@@ -492,8 +492,29 @@ def compute_verdict(
 
 
 def _sequential(cols: _Columns, upto: int, *, unit: str, alpha: float) -> SequentialVerdict:
+    """The sequential verdict over the first ``upto`` impressions (in time order).
+
+    A unit's vote is the sign of its first impression with untied credit (for the impression
+    unit, the clicked impression's outcome), cast at that impression's row and final.
+    """
+    credit = cols.credit_diff[:upto] if unit == "user" else cols.code[:upto].astype(np.float64)
+    informative = cols.clicked[:upto] & (np.abs(credit) > _CREDIT_ATOL)
+    rows = np.flatnonzero(informative)
+    # The first informative row of each cluster casts its vote; rows are already in time order.
+    _, first = np.unique(cols.cluster[rows], return_index=True)
+    cast = np.sort(rows[first])
+    votes = np.sign(credit[cast]).astype(np.int64)
+    exposed = np.sort(cols.first_seen)
     units = _units(cols, upto, unit)
-    return sequential_verdict(units.preference, units.diff, units.size, alpha=alpha)
+    return sequential_verdict(
+        votes,
+        np.searchsorted(exposed, cast, side="right"),
+        cast + 1,
+        units.diff,
+        units.size,
+        units=int(units.size.size),
+        alpha=alpha,
+    )
 
 
 def _in_time_order(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -505,14 +526,14 @@ def _in_time_order(outcomes: pd.DataFrame) -> pd.DataFrame:
 def compute_sequential(
     outcomes: pd.DataFrame, *, unit: str = "user", alpha: float = 0.05
 ) -> SequentialVerdict:
-    """The anytime-valid verdict (``sequential``) over the units in order of first exposure.
+    """The anytime-valid verdict (``sequential``), the impressions taken in ``ts`` order.
 
-    Each unit votes as in :func:`compute_verdict` (a user by the sign of their summed credit);
-    the units enter the mixture test in the order of their first impression's ``ts``.
+    Each unit votes once, with the sign of its first impression whose credit is not tied; see
+    ``sequential`` for why this final vote, not the fixed-horizon verdict's, keeps α at any look.
     """
     _check_options(unit, 1, alpha, 0)
     if len(outcomes) == 0:
-        return sequential_verdict([], [], [], alpha=alpha)
+        return sequential_verdict([], [], [], [], [], units=0, alpha=alpha)
     cols = _prepare(_in_time_order(outcomes), unit)
     return _sequential(cols, cols.size, unit=unit, alpha=alpha)
 

@@ -91,6 +91,39 @@ def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_d
     return InterleavedDraws(slates.astype(np.int64), impressions, grades)
 
 
+@dataclass(frozen=True)
+class Experiments:
+    """Many simulated experiments as ``(experiments, impressions)`` arrays, in time order."""
+
+    users: Ints  # dense user ids (0..U-1) of each impression
+    credit: Ints  # interleaving: credit A − B of each impression (0 without credited clicks)
+
+
+def resample_experiments(
+    pool: SlatePool,
+    draws: InterleavedDraws,
+    model: ClickModel,
+    *,
+    experiments: int,
+    impressions: int,
+    credit: str,
+    rng: np.random.Generator,
+) -> Experiments:
+    """``experiments`` runs of ``impressions`` each: drawn impressions at random, fresh clicks.
+
+    Each impression keeps its user (the pool entry's), so a user's impressions within a run are
+    correlated exactly as the scenario makes them; clicks are drawn afresh for every copy.
+    """
+    pick = rng.integers(len(draws.slate), size=(experiments, impressions))
+    _, dense = np.unique(np.asarray(pool.users, dtype=object).astype(str), return_inverse=True)
+    users = dense.astype(np.int64)[draws.slate[pick]]
+    flat = pick.ravel()
+    chosen = Impressions(draws.impressions.teams[flat], draws.impressions.prefix_len[flat])
+    clicks = model.click_matrix(draws.grades[flat], rng)
+    diff = chosen.credit(clicks, credit).reshape(experiments, impressions)
+    return Experiments(users=users, credit=diff)
+
+
 def ab_metrics(
     pool: SlatePool, model: ClickModel, rng: np.random.Generator, repeats: int = 1
 ) -> dict[str, dict[str, npt.NDArray[np.float64]]]:

@@ -1,11 +1,11 @@
 """Continuous monitoring, vectorised: the sequential tests at every look of many experiments at once.
 
 Measuring the false-positive rate of a test read at 20 looks needs thousands of experiments, too
-many for log files. This module replays the analysis's own definitions on arrays: a unit's vote is
-the sign of its summed credit A − B (``analysis.stats``), units enter in the order of their first
-impression, and the decision is ``analysis.sequential``'s mixture test (its ``log_mixture_ratio``
-is called, not copied). A test pins these decisions to ``analyze()`` on the files of the same
-impressions; the A/B side uses the same normal-mixture boundary as ΔAB's confidence sequence.
+many for log files. This module replays the analysis's own definitions on arrays: a unit votes
+once, with the sign of its first impression with untied credit A − B (``analysis.stats``), and
+the decision is ``analysis.sequential``'s mixture test (its ``log_mixture_ratio`` is called, not
+copied). A test pins these decisions to ``analyze()`` on the files of the same impressions; the
+A/B side uses the same normal-mixture boundary as ΔAB's confidence sequence.
 """
 
 from __future__ import annotations
@@ -72,39 +72,33 @@ def monitor_interleaving(
     """The user-level sequential test of every experiment at every look.
 
     ``users`` (dense ids ``0..U-1``) and ``credit`` (credit A − B of each impression, 0 when
-    unclicked) are ``(experiments, impressions)`` arrays in time order.
+    unclicked) are ``(experiments, impressions)`` arrays in time order. A user votes once, with the
+    sign of their first impression with non-zero credit; the votes are final, so the test read at
+    look ``L`` has decided exactly when its first crossing came from a vote cast before ``L``.
     """
     u = np.asarray(users, dtype=np.int64)
     c = np.asarray(credit, dtype=np.float64)
     n_exp, n_imp = u.shape
     n_users = int(u.max()) + 1 if u.size else 0
-    threshold = math.log(1.0 / alpha)
-    # Order units by first exposure: rank each (experiment, user) by its first impression.
-    flat = (np.arange(n_exp)[:, None] * n_users + u).ravel()
-    first = np.full(n_exp * n_users, n_imp, dtype=np.int64)
-    np.minimum.at(first, flat, np.tile(np.arange(n_imp, dtype=np.int64), n_exp))
-    order = np.argsort(first.reshape(n_exp, n_users), axis=1, kind="stable")
-    decisions = np.zeros((n_exp, len(looks)), dtype=np.int8)
-    decided = np.zeros(n_exp, dtype=np.int8)
-    for j, look in enumerate(np.asarray(looks, dtype=np.int64).tolist()):
-        summed = np.bincount(
-            flat.reshape(n_exp, n_imp)[:, :look].ravel(),
-            weights=c[:, :look].ravel(),
-            minlength=n_exp * n_users,
-        ).reshape(n_exp, n_users)
-        votes = np.where(np.abs(summed) <= _CREDIT_ATOL, 0, np.sign(summed))
-        votes = np.take_along_axis(votes, order, axis=1)
-        wins_b = np.cumsum(votes < 0, axis=1)
-        non_tied = np.cumsum(votes != 0, axis=1)
-        crossed = log_mixture_ratio(wins_b, non_tied, concentration) >= threshold
-        any_cross = crossed.any(axis=1)
-        at = np.argmax(crossed, axis=1)
-        rows = np.arange(n_exp)
-        b_ahead = 2 * wins_b[rows, at] > non_tied[rows, at]
-        now = np.where(any_cross, np.where(b_ahead, -1, 1), 0).astype(np.int8)
-        decided = np.where(decided != 0, decided, now)
-        decisions[:, j] = decided
-    return Monitoring(np.asarray(looks, dtype=np.int64), decisions)
+    cell = np.arange(n_exp)[:, None] * n_users + u  # (experiment, user) as one index
+    informative = np.abs(c) > _CREDIT_ATOL
+    cast = np.full(n_exp * n_users, n_imp, dtype=np.int64)  # when each unit voted (n_imp: never)
+    np.minimum.at(cast, cell[informative], np.nonzero(informative)[1])
+    cast = np.sort(cast.reshape(n_exp, n_users), axis=1)
+    voted = cast < n_imp
+    rows = np.repeat(np.arange(n_exp), n_users).reshape(n_exp, n_users)
+    votes = np.where(voted, np.sign(c[rows, np.minimum(cast, n_imp - 1)]), 0.0)
+    wins_b = np.cumsum(votes < 0, axis=1)
+    non_tied = np.cumsum(votes != 0, axis=1)
+    crossed = (log_mixture_ratio(wins_b, non_tied, concentration) >= math.log(1.0 / alpha)) & voted
+    first = np.argmax(crossed, axis=1)
+    ever = crossed.any(axis=1)
+    when = np.where(ever, cast[np.arange(n_exp), first], n_imp)  # row of the deciding vote
+    b_ahead = 2 * wins_b[np.arange(n_exp), first] > non_tied[np.arange(n_exp), first]
+    side = np.where(b_ahead, -1, 1).astype(np.int8)
+    points = np.asarray(looks, dtype=np.int64)
+    decisions = np.where(when[:, None] < points[None, :], side[:, None], 0).astype(np.int8)
+    return Monitoring(points, decisions)
 
 
 def monitor_ab(
@@ -146,3 +140,39 @@ def monitor_ab(
         current = np.where(current != 0, current, now[:, j])
         decided[:, j] = current
     return Monitoring(np.asarray(looks, dtype=np.int64), decided)
+
+
+def fixed_horizon_power(
+    users: npt.ArrayLike,
+    credit: npt.ArrayLike,
+    sizes: Sequence[int] | Ints,
+    *,
+    better: int,
+    alpha: float,
+) -> Floats:
+    """Power of the fixed-horizon user-level sign test, read once at each of ``sizes`` impressions.
+
+    A user's vote is the fixed-horizon verdict's: the sign of their summed credit A − B over the
+    first ``size`` impressions. Power counts significant results in the direction ``better``
+    (+1: A truly better, −1: B); the p-values are ``significance.sign_test_p``, pinned to the
+    analysis's sign test.
+    """
+    from .significance import sign_test_p
+
+    u = np.asarray(users, dtype=np.int64)
+    c = np.asarray(credit, dtype=np.float64)
+    n_exp = u.shape[0]
+    n_users = int(u.max()) + 1 if u.size else 0
+    cell = np.arange(n_exp)[:, None] * n_users + u
+    power = []
+    for size in np.asarray(sizes, dtype=np.int64).tolist():
+        summed = np.bincount(
+            cell[:, :size].ravel(), weights=c[:, :size].ravel(), minlength=n_exp * n_users
+        ).reshape(n_exp, n_users)
+        wins_a = (summed > _CREDIT_ATOL).sum(axis=1)
+        wins_b = (summed < -_CREDIT_ATOL).sum(axis=1)
+        p = sign_test_p(wins_a, wins_b)
+        right = np.sign(wins_a - wins_b) == better
+        power.append(float(((p < alpha) & right).mean()))
+    out: Floats = np.asarray(power, dtype=np.float64)
+    return out
