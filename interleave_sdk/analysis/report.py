@@ -172,7 +172,7 @@ def _sequence_text(sequential: SequentialVerdict) -> str:
 def _verdict_rows(verdict: Verdict) -> list[tuple[str, str]]:
     unit = "users" if verdict.unit == "user" else "impressions"
     return [
-        ("winner (fixed horizon)", _winner_text(verdict)),
+        ("winner", _winner_text(verdict)),
         ("ΔAB", _delta_text(verdict)),
         ("p-value (sign test)", _p(verdict.p_value)),
         ("p-value (t-test)", _p(verdict.t_test_p)),

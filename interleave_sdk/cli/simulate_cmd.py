@@ -37,6 +37,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--credit", default="competitive", choices=available_credit_rules())
     parser.add_argument("--unit", default="user", choices=("user", "impression"))
     parser.add_argument("--no-ab", action="store_true", help="skip the A/B counterpart")
+    parser.add_argument("--alpha", type=float, default=0.05, help="level of every test (0.05)")
+    parser.add_argument(
+        "--ab-metric", default="rr", choices=("rr", "clicks"), help="planned A/B metric (rr)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("out/simulate"), help="logs, feedback and report/ (out/simulate)"
     )
@@ -74,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
             credit=args.credit,
             unit=args.unit,
             ab=not args.no_ab,
+            alpha=args.alpha,
+            ab_metric=args.ab_metric,
         )
         result = simulate(scenario, settings, args.out, report_dir=args.out / "report")
-    except (ImportError, AttributeError, KeyError, InterleaveError, OSError) as exc:
+    except (ImportError, AttributeError, KeyError, ValueError, InterleaveError, OSError) as exc:
         print(f"simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
@@ -84,7 +90,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     analysis = result.analysis
-    print(format_table(analysis.verdict, analysis.matching, analysis.data_quality))
+    print(
+        format_table(
+            analysis.verdict,
+            analysis.matching,
+            analysis.data_quality,
+            sequential=analysis.sequential,
+        )
+    )
     if result.ab is not None:
         for metric, name in (("clicks", "clicks per impression"), ("rr", "reciprocal rank")):
             m = result.ab[metric]

@@ -142,6 +142,23 @@ def monitor_ab(
     return Monitoring(np.asarray(looks, dtype=np.int64), decided)
 
 
+def fixed_horizon_wins(users: npt.ArrayLike, credit: npt.ArrayLike, size: int) -> tuple[Ints, Ints]:
+    """Per experiment, users preferring A and B after ``size`` impressions (fixed-horizon votes).
+
+    A user's vote is the fixed-horizon verdict's: the sign of their summed credit A − B.
+    """
+    u = np.asarray(users, dtype=np.int64)[:, :size]
+    c = np.asarray(credit, dtype=np.float64)[:, :size]
+    n_exp = u.shape[0]
+    n_users = int(u.max()) + 1 if u.size else 0
+    cell = np.arange(n_exp)[:, None] * n_users + u
+    summed = np.bincount(cell.ravel(), weights=c.ravel(), minlength=n_exp * n_users)
+    summed = summed.reshape(n_exp, n_users)
+    wins_a: Ints = (summed > _CREDIT_ATOL).sum(axis=1).astype(np.int64)
+    wins_b: Ints = (summed < -_CREDIT_ATOL).sum(axis=1).astype(np.int64)
+    return wins_a, wins_b
+
+
 def fixed_horizon_power(
     users: npt.ArrayLike,
     credit: npt.ArrayLike,
@@ -152,25 +169,14 @@ def fixed_horizon_power(
 ) -> Floats:
     """Power of the fixed-horizon user-level sign test, read once at each of ``sizes`` impressions.
 
-    A user's vote is the fixed-horizon verdict's: the sign of their summed credit A − B over the
-    first ``size`` impressions. Power counts significant results in the direction ``better``
-    (+1: A truly better, −1: B); the p-values are ``significance.sign_test_p``, pinned to the
-    analysis's sign test.
+    Power counts significant results in the direction ``better`` (+1: A truly better, −1: B);
+    the p-values are ``significance.sign_test_p``, pinned to the analysis's sign test.
     """
     from .significance import sign_test_p
 
-    u = np.asarray(users, dtype=np.int64)
-    c = np.asarray(credit, dtype=np.float64)
-    n_exp = u.shape[0]
-    n_users = int(u.max()) + 1 if u.size else 0
-    cell = np.arange(n_exp)[:, None] * n_users + u
     power = []
     for size in np.asarray(sizes, dtype=np.int64).tolist():
-        summed = np.bincount(
-            cell[:, :size].ravel(), weights=c[:, :size].ravel(), minlength=n_exp * n_users
-        ).reshape(n_exp, n_users)
-        wins_a = (summed > _CREDIT_ATOL).sum(axis=1)
-        wins_b = (summed < -_CREDIT_ATOL).sum(axis=1)
+        wins_a, wins_b = fixed_horizon_wins(users, credit, size)
         p = sign_test_p(wins_a, wins_b)
         right = np.sign(wins_a - wins_b) == better
         power.append(float(((p < alpha) & right).mean()))
