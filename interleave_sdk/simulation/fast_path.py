@@ -124,6 +124,38 @@ def resample_experiments(
     return Experiments(users=users, credit=diff)
 
 
+@dataclass(frozen=True)
+class ABExperiments:
+    """Many simulated A/B experiments: each impression's arm and metrics, in time order."""
+
+    is_b: npt.NDArray[np.bool_]  # (experiments, impressions)
+    clicks: npt.NDArray[np.float64]  # clicks per impression
+    rr: npt.NDArray[np.float64]  # reciprocal rank of the first click, 0 without a click
+
+
+def resample_ab(
+    pool: SlatePool,
+    model: ClickModel,
+    *,
+    experiments: int,
+    impressions: int,
+    rng: np.random.Generator,
+) -> ABExperiments:
+    """A/B runs: each impression a random pool request shown by a random arm, fresh clicks."""
+    grades = {arm: pool.arm_grades(arm) for arm in ("A", "B")}
+    pick = rng.integers(len(pool), size=(experiments, impressions))
+    is_b = rng.integers(2, size=(experiments, impressions)).astype(bool)
+    shown = np.where(is_b.ravel()[:, None], grades["B"][pick.ravel()], grades["A"][pick.ravel()])
+    clicks = model.click_matrix(shown, rng)
+    first = np.where(clicks.any(axis=1), clicks.argmax(axis=1) + 1, 0)
+    rr = np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)
+    return ABExperiments(
+        is_b=is_b,
+        clicks=clicks.sum(axis=1).astype(np.float64).reshape(experiments, impressions),
+        rr=rr.reshape(experiments, impressions),
+    )
+
+
 def ab_metrics(
     pool: SlatePool, model: ClickModel, rng: np.random.Generator, repeats: int = 1
 ) -> dict[str, dict[str, npt.NDArray[np.float64]]]:

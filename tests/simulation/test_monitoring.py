@@ -37,18 +37,18 @@ def _truncated(path: Path, lines: int, out: Path) -> Path:
 def test_fast_path_decides_as_analyze_does_at_every_look(
     small_world_scenario: VideoScenario, tmp_path: Path, arms: tuple[str, str], credit: str
 ) -> None:
-    """Decorated handler → log files → analyze() at each of 10 looks = the vectorised monitor.
+    """Decorated handler → log files → analyze() at each of 8 looks = the vectorised monitor.
 
     Both the sequential decisions and the fixed-horizon user votes (which the power curves use)
     are the analysis's, look by look.
     """
     world = VideoScenario(small_world_scenario.world, a=arms[0], b=arms[1])
-    settings = SimulationSettings(requests=300, seed=21, credit=credit)
+    settings = SimulationSettings(requests=240, seed=21, credit=credit)
     requests = traffic(world.user_ids(), settings.requests, settings.seed)
     run = run_interleaving(world, requests, settings, tmp_path, get_click_model("navigational"))
     _, users = np.unique([r.user_id for r in requests], return_inverse=True)
     diff = run.impressions.credit(run.clicks, credit)
-    looks = even_looks(settings.requests, 10)
+    looks = even_looks(settings.requests, 8)
     fast = monitor_interleaving(users[None, :], diff[None, :], looks, alpha=ALPHA)
     full = []
     for look in looks.tolist():
