@@ -110,8 +110,9 @@ def main() -> int:
         f"Measured over {args.seeds} seeds of up to {args.horizon:,} impressions, "
         f"sequential tests read at {len(looks)} looks, α = {settings.alpha:g}, true better arm {better}:"
     )
-    print(f"  interleaving: {_spread(il_watch.stopped_at(), il_watch.first_decision(), better, args.horizon)}")
-    print(f"  A/B on reciprocal rank: {_spread(ab_watch.stopped_at(), ab_watch.first_decision(), better, args.horizon)}")
+    for name, watch in (("interleaving", il_watch), ("A/B on reciprocal rank", ab_watch)):
+        spread = _spread(watch.stopped_at(), watch.first_decision(), better, args.horizon)
+        print(f"  {name}: {spread}")
     print()
     print(f"logs: {result.files['exposures']}, feedback: {result.files['feedback']}")
     print(f"report: {result.files['report']}")
