@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
-import ast
 from pathlib import Path
 
 import numpy as np

@@ -24,10 +24,12 @@ from .outcome_frames import outcomes_frame
 
 def test_mixture_ratio_is_the_beta_mixture_integral() -> None:
     """log_mixture_ratio equals ∫ θ^s (1−θ)^(n−s) dBeta(a, a) / ½^n, computed numerically."""
+    def integrand(t: float, s: int, n: int, a: float) -> float:
+        return float(t**s * (1 - t) ** (n - s) * stats.beta(a, a).pdf(t))
+
     for a in (1.0, 3.0):
         for wins_b, n in ((0, 0), (3, 5), (9, 12), (1, 20)):
-            density = stats.beta(a, a).pdf
-            value, _ = integrate.quad(lambda t: t**wins_b * (1 - t) ** (n - wins_b) * density(t), 0, 1)
+            value, _ = integrate.quad(integrand, 0, 1, args=(wins_b, n, a))
             expected = math.log(value) + n * math.log(2.0)
             assert float(log_mixture_ratio(wins_b, n, a)) == pytest.approx(expected, rel=1e-7, abs=1e-9)
 
