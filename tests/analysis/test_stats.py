@@ -570,12 +570,3 @@ def test_click_share_by_position_hand_fixture() -> None:
     assert table["share"].tolist() == pytest.approx([0.6, 0.2, 0.1, 0.1])
     assert table["share_in_position"].tolist() == pytest.approx([0.75, 0.25, 0.5, 0.5])
 
-
-@pytest.mark.parametrize("trials", [1, 20, 201, 1999, 2001, 20000])
-def test_hand_written_binomial_test_equals_scipy_binomtest(trials: int) -> None:
-    """The exact test kept by hand (it is faster) gives SciPy's binomtest p-values."""
-    from scipy.stats import binomtest
-
-    for successes in np.unique(np.linspace(0, trials, 41).round().astype(int)).tolist():
-        expected = binomtest(successes, trials, 0.5).pvalue
-        assert binomial_test_half(successes, trials) == pytest.approx(expected, rel=1e-9, abs=1e-300)
