@@ -40,7 +40,8 @@ class AnalysisResult:
     anytime-valid one (read at any time). ``series`` holds both as impressions accumulate
     (``stats.cumulative_series``); ``click_shares`` where positive feedback landed, per position
     and team (``stats.click_share_by_position`` of ``clicks_by_position``). ``experiment`` and
-    ``arms`` name what was compared, as the log names them. The report only renders these.
+    ``arms`` what was compared (the log's experiment field; A the baseline, B the challenger).
+    The report only renders these.
     """
 
     verdict: Verdict

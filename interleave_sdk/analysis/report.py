@@ -390,7 +390,7 @@ def _about(result: AnalysisResultLike) -> list[str]:
     experiment = f"`{result.experiment}`" if result.experiment else "(not named in the log)"
     lines = [
         f"- Experiment: {experiment}",
-        f"- Arms: **{a}** (the baseline) against **{b}** (the challenger), as the log names them.",
+        f"- Arms: **{a}** (the baseline) against **{b}** (the challenger).",
     ]
     if result.time_span is not None:
         first, last = result.time_span

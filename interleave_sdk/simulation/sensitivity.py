@@ -247,7 +247,7 @@ def _n(summary: dict[str, Any]) -> str:
 
 def _ratio(summary: dict[str, Any]) -> str:
     if summary["median"] is None or not math.isfinite(summary["median"]):
-        return "A/B never"
+        return f"n/a ({summary['missing']} of {len(summary['values'])} never)"
     if summary["median"] > 1e4:
         return "> 10,000×"
     if summary["low"] is None:

@@ -122,3 +122,24 @@ def test_b_better_is_found_and_sooner_than_the_fixed_horizon(
     n80 = int(sizes[np.argmax(power >= 0.8)])
     assert power.max() >= 0.8
     assert float(np.median(stops)) < n80, (float(np.median(stops)), n80)
+
+
+@pytest.mark.slow
+def test_ab_sequential_test_keeps_alpha_at_twenty_looks(aa_draws: tuple[object, object]) -> None:
+    """The A/B side's sequential test on reciprocal rank, A/A, 400 runs × 2,000 impressions."""
+    from interleave_sdk.simulation.fast_path import resample_ab
+    from interleave_sdk.simulation.monitoring import monitor_ab
+
+    pool, _ = aa_draws
+    runs = resample_ab(
+        pool,  # type: ignore[arg-type]
+        get_click_model("navigational"),
+        experiments=400,
+        impressions=2000,
+        rng=np.random.default_rng(32),
+    )
+    watched = monitor_ab(runs.is_b, runs.rr, even_looks(2000, 20), alpha=ALPHA)
+    rejected = int((watched.first_decision() != 0).sum())
+    ci = stats.binomtest(rejected, 400).proportion_ci(0.95)
+    message = f"A/B A/A rejected {rejected}/400, 95 % CI [{ci.low:.3f}, {ci.high:.3f}]"
+    assert rejected / 400 <= ALPHA + 0.01, message
