@@ -102,7 +102,11 @@ def test_demo_runs_and_writes_its_report(tmp_path: Path) -> None:
     """``samples/demo.py`` (what ``make demo`` runs) exits 0, prints the story, writes the report."""
     out = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "samples" / "demo.py"), "--out", str(out), "--requests", "200"],
+        [
+            sys.executable,
+            str(ROOT / "samples" / "demo.py"),
+            *("--out", str(out), "--requests", "200", "--seeds", "3", "--horizon", "2000"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
