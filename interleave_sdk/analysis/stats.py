@@ -506,24 +506,42 @@ def compute_verdict(
     return _verdict(cols, cols.size, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
 
 
-def _sequential(cols: _Columns, upto: int, *, unit: str, alpha: float) -> SequentialVerdict:
-    """The sequential verdict over the first ``upto`` impressions (in time order).
+@dataclass(frozen=True)
+class _Votes:
+    """Every unit's final vote over the whole table: when it was cast, its side, who was exposed."""
 
-    A unit's vote is the sign of its first impression with untied credit (for the impression
-    unit, the clicked impression's outcome), cast at that impression's row and final.
+    cast: _IntArray  # row of each vote, ascending
+    side: _IntArray  # +1 A, -1 B
+    exposed: _IntArray  # first_seen of every cluster, ascending
+
+
+def _votes(cols: _Columns, unit: str) -> _Votes:
+    """A unit votes with the sign of its first impression with untied credit, at that row.
+
+    For the impression unit a vote is the clicked impression's outcome. The first untied row of a
+    unit within any prefix is its first untied row overall, so one pass serves every prefix.
     """
-    credit = cols.credit_diff[:upto] if unit == "user" else cols.code[:upto].astype(np.float64)
-    informative = cols.clicked[:upto] & (np.abs(credit) > _CREDIT_ATOL)
-    rows = np.flatnonzero(informative)
-    # The first informative row of each cluster casts its vote; rows are already in time order.
+    credit = cols.credit_diff if unit == "user" else cols.code.astype(np.float64)
+    rows = np.flatnonzero(cols.clicked & (np.abs(credit) > _CREDIT_ATOL))
     _, first = np.unique(cols.cluster[rows], return_index=True)
     cast = np.sort(rows[first])
-    votes = np.sign(credit[cast]).astype(np.int64)
-    exposed = np.sort(cols.first_seen)
+    return _Votes(
+        cast=cast,
+        side=np.sign(credit[cast]).astype(np.int64),
+        exposed=np.sort(cols.first_seen),
+    )
+
+
+def _sequential(
+    cols: _Columns, upto: int, *, unit: str, alpha: float, votes: _Votes | None = None
+) -> SequentialVerdict:
+    """The sequential verdict over the first ``upto`` impressions (in time order)."""
+    votes = votes if votes is not None else _votes(cols, unit)
+    cast = votes.cast[: int(np.searchsorted(votes.cast, upto))]
     units = _units(cols, upto, unit)
     return sequential_verdict(
-        votes,
-        np.searchsorted(exposed, cast, side="right"),
+        votes.side[: cast.size],
+        np.searchsorted(votes.exposed, cast, side="right"),
         cast + 1,
         units.diff,
         units.size,
@@ -601,10 +619,11 @@ def cumulative_series(
     cols = _prepare(ordered, unit)
     ts = pd.to_datetime(ordered["ts"], utc=True)
     cuts = np.unique(np.ceil(np.linspace(cols.size / points, cols.size, points)).astype(np.int64))
+    votes = _votes(cols, unit)
     rows: list[dict[str, object]] = []
     for upto in cuts.tolist():
         v = _verdict(cols, upto, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
-        sv = _sequential(cols, upto, unit=unit, alpha=alpha)
+        sv = _sequential(cols, upto, unit=unit, alpha=alpha, votes=votes)
         rows.append(
             {
                 "impressions_total": upto,
