@@ -72,12 +72,15 @@ class AnalysisResult:
 _EXPERIMENT = re.compile(rb'"experiment"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
-def experiment_name(exposures: PathSpec) -> str | None:
+def experiment_name(exposures: PathSpec | None) -> str | None:
     """The experiment name(s) the ranking log records, joined by ", "; None when it has none.
 
     A byte scan for the ``experiment`` field rather than a JSON parse: the report only needs the
-    names, and a regular expression reads a large log several times faster.
+    names, and a regular expression reads a large log several times faster. ``None`` (logs that
+    live in a table, not in files) names nothing.
     """
+    if exposures is None:
+        return None
     names: dict[str, None] = {}
     for path in expand_paths(exposures):
         opener = gzip.open if path.name.endswith(".gz") else open
