@@ -7,19 +7,40 @@ the statistics module. The engines themselves load on first use (DuckDB is an op
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from .credit import get_credit_rule
+from .credit import CreditRule, get_credit_rule
+from .filters import ExposureFilter
 from .outcomes import Attribution
 from .sources import FeedbackInput, PathSpec, load_feedback
 from .stats import Verdict, compute_verdict
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
+
+
+class AttributionEngine(Protocol):
+    """An engine object (e.g. :class:`~interleave_sdk.analysis.athena.AthenaEngine`): the step
+    files run somewhere, the same outcomes come back."""
+
+    name: str
+
+    def run(
+        self,
+        exposures: PathSpec | None,
+        feedback: pd.DataFrame,
+        *,
+        rule: CreditRule,
+        kinds: Mapping[str, int],
+        negative_counts: bool,
+        window_seconds: int,
+        filters: ExposureFilter,
+    ) -> Attribution: ...
 UNITS: tuple[str, ...] = ("user", "impression")
 
 
@@ -67,8 +88,12 @@ def window_seconds(window_hours: float) -> int:
     return round(window_hours * 3600)
 
 
+def engine_name(engine: str | AttributionEngine) -> str:
+    return engine if isinstance(engine, str) else engine.name
+
+
 def attribute(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     credit: str = "competitive",
@@ -76,22 +101,42 @@ def attribute(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> tuple[Attribution, dict[str, int]]:
-    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics.
+
+    ``engine`` is a name (``duckdb``, ``pandas``) or an engine object such as
+    ``AthenaEngine(...)``, whose exposures are its table (pass ``exposures=None``).
+    ``experiment``, ``since`` (inclusive) and ``until`` (exclusive) select exposures by the log's
+    experiment field and exposure time (UTC); see :class:`~.filters.ExposureFilter`.
+    """
     rule = get_credit_rule(credit)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
-    if engine not in ENGINES:
-        raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    loaded = load_feedback(feedback)
+    filters = ExposureFilter.build(experiment, since, until)
     runner: Callable[..., Attribution]
-    if engine == "duckdb":
+    if not isinstance(engine, str):
+        runner = engine.run
+    elif engine == "athena":
+        raise AnalysisInputError(
+            "engine 'athena' needs its settings: pass engine=AthenaEngine(database=..., "
+            "table=..., output=...) from interleave_sdk.analysis.athena"
+        )
+    elif engine not in ENGINES:
+        raise AnalysisInputError(
+            f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}, or an AthenaEngine"
+        )
+    elif engine == "duckdb":
         from .engine import DuckDBEngine
 
         runner = DuckDBEngine().run
     else:
         from .reference import run as runner
+    loaded = load_feedback(feedback, columns=columns)
     result = runner(
         exposures,
         loaded.frame,
@@ -99,12 +144,13 @@ def attribute(
         kinds=kinds,
         negative_counts=negative_counts,
         window_seconds=seconds,
+        filters=filters,
     )
     return result, loaded.quality
 
 
 def analyze(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     unit: str = "user",
@@ -113,10 +159,14 @@ def analyze(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
     n_boot: int = 1000,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -124,6 +174,7 @@ def analyze(
     CSV / JSON-lines / Parquet path, a DataFrame, or a source such as
     :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
+    ``experiment``, ``since``, ``until``, ``columns`` and engine objects: see :func:`attribute`.
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
@@ -137,6 +188,10 @@ def analyze(
         negative_counts=negative_counts,
         window_hours=window_hours,
         engine=engine,
+        experiment=experiment,
+        since=since,
+        until=until,
+        columns=columns,
     )
     report("attribution")
     verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
@@ -155,7 +210,9 @@ def analyze(
             "negative": list(negative),
             "negative_counts": negative_counts,
             "window_hours": window_hours,
-            "engine": engine,
+            "engine": engine_name(engine),
+            **ExposureFilter.build(experiment, since, until).describe(),
+            "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
         },
