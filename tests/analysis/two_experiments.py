@@ -20,7 +20,7 @@ EXPERIMENTS = ("home", "search")
 DAYS = 4
 
 
-def two_experiment_logs(folder: Path, n: int = 800, seed: int = 5) -> tuple[str, pd.DataFrame]:
+def two_experiment_logs(folder: Path, n: int = 480, seed: int = 5) -> tuple[str, pd.DataFrame]:
     """``n`` rankings spread evenly over four days, experiments alternating by a fixed pattern."""
     records: list[dict[str, Any]] = list(synthetic_rankings(n, k=6, n_users=80, n_catalog=40, seed=seed))
     step = DAYS * 86400 / n
@@ -30,7 +30,7 @@ def two_experiment_logs(folder: Path, n: int = 800, seed: int = 5) -> tuple[str,
     half = n // 2
     write_json_lines(folder / "day-1.jsonl", records[:half])
     write_json_lines(folder / "day-2.jsonl.gz", records[half:])
-    return str(folder / "day-*"), synthetic_feedback(records, 3 * n, seed=seed + 1)
+    return str(folder / "day-*"), synthetic_feedback(records, 2 * n, seed=seed + 1)
 
 
 def independent_counts(pattern: str, experiment: str | None, since: str | None) -> dict[str, int]:
