@@ -146,3 +146,108 @@ def test_report_failure_exits_1(inputs, tmp_path, capsys):
     blocker.write_text("a file, not a directory")
     assert main(["analyze", "--exposures", log, "--feedback", fb, "--report", str(blocker)]) == 1
     assert "taken" in capsys.readouterr().err
+
+
+# -- filters, inputs, engines ---------------------------------------------------------------
+
+
+def analyze_parser():
+    from interleave_sdk.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if a.dest == "command"]
+    return sub.choices["analyze"]
+
+
+def test_every_analyze_option_has_help_text():
+    """--help explains every option of analyze (none is left bare)."""
+    bare = [
+        action.option_strings
+        for action in analyze_parser()._actions
+        if action.option_strings and not action.help
+    ]
+    assert bare == []
+
+
+@pytest.fixture(scope="module")
+def two_logs(tmp_path_factory):
+    from .two_experiments import two_experiment_logs
+
+    folder = tmp_path_factory.mktemp("cli-two")
+    pattern, feedback = two_experiment_logs(folder)
+    feedback.rename(columns={"ts": "timestamp", "user_id": "uid"}).to_csv(
+        folder / "renamed.csv", index=False
+    )
+    return pattern, str(folder / "renamed.csv")
+
+
+def test_experiment_since_and_columns_reach_the_analysis(two_logs, capsys):
+    """--experiment/--since select what pandas counts; --columns reads renamed feedback."""
+    from .two_experiments import independent_counts
+
+    pattern, renamed = two_logs
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed, "--format", "json"]
+    args += ["--columns", "ts=timestamp,user_id=uid", "--n-boot", "10"]
+    args += ["--experiment", "home", "--since", "2026-11-25"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    expected = independent_counts(pattern, "home", "2026-11-25")
+    assert payload["impressions_total"] == expected["impressions"]
+    assert payload["users_total"] == expected["users"]
+    assert payload["parameters"]["experiment"] == "home"
+    assert payload["parameters"]["since"] == "2026-11-25T00:00:00+00:00"
+    assert payload["matching"]["by_ranking_id"] > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--columns", "when=timestamp"], "valid targets"),
+        (["--columns", "ts=stamp"], "no column"),
+        (["--since", "yesterday"], "ISO date"),
+        (["--since", "2026-11-25", "--until", "2026-11-24"], "before until"),
+        (["--athena-table", "log"], "only apply with --engine athena"),
+        (["--engine", "athena"], "drop --exposures"),
+    ],
+)
+def test_bad_filters_and_engine_options_exit_2(two_logs, extra, message, capsys):
+    """Each misuse exits 2 with a message naming the fix."""
+    pattern, renamed = two_logs
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed, *extra]
+    if "--columns" not in extra:
+        args += ["--columns", "ts=timestamp,user_id=uid"]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_athena_engine_names_its_missing_options(two_logs, capsys):
+    """--engine athena without database, table or output says which are missing."""
+    _, renamed = two_logs
+    assert main(["analyze", "--engine", "athena", "--feedback", renamed]) == 2
+    err = capsys.readouterr().err
+    assert "--athena-database, --athena-table, --athena-output" in err
+
+
+def test_a_missing_duckdb_names_the_extra(two_logs, monkeypatch, capsys):
+    """Without DuckDB installed, analyze exits 2 and says which extra to install."""
+    import sys
+
+    pattern, renamed = two_logs
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now fails
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed]
+    assert main([*args, "--columns", "ts=timestamp,user_id=uid"]) == 2
+    assert "interleave-sdk[analysis]" in capsys.readouterr().err
+
+
+def test_user_id_salt_is_passed_on_or_refused_clearly():
+    """--user-id-salt reaches analyze(user_id_salt=...) or fails naming the missing support."""
+    from interleave_sdk.cli.analyze_cmd import _salt
+    from interleave_sdk.errors import AnalysisInputError
+
+    def with_salt(exposures, feedback, *, user_id_salt=None): ...
+
+    def without_salt(exposures, feedback): ...
+
+    assert _salt(with_salt, "pepper") == {"user_id_salt": "pepper"}
+    assert _salt(without_salt, None) == {}
+    with pytest.raises(AnalysisInputError, match="--user-id-salt"):
+        _salt(without_salt, "pepper")
