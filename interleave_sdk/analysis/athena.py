@@ -217,6 +217,20 @@ class AthenaEngine:
         frame: pd.DataFrame = pd.DataFrame(columns)
         return frame
 
+    def create_table(self, *, location: str, first_day: str) -> list[str]:
+        """Run :func:`~interleave_sdk.analysis.sql.athena_ddl`'s statements in order, once per
+        table: ``location`` is the Firehose prefix (``s3://.../``), ``first_day`` ``yyyy/MM/dd``.
+
+        Returns the query ids; the query results (empty for DDL) land under ``output``.
+        """
+        from .sql import athena_ddl
+
+        split_s3(location)
+        statements = athena_ddl(
+            database=self.database, table=self.table, location=location, first_day=first_day
+        )
+        return [self.execute(statement, self.output) for statement in statements]
+
     # -- the run ------------------------------------------------------------------------------
 
     def partitions(self, filters: ExposureFilter, window_seconds: int) -> str | None:
