@@ -77,14 +77,21 @@ def attribute(
     negative_counts: bool = False,
     window_hours: float = 24.0,
     engine: str = "duckdb",
+    user_id_salt: str | bytes | None = None,
 ) -> tuple[Attribution, dict[str, int]]:
-    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics.
+
+    ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
+    processor); feedback ids are hashed the same way before the join.
+    """
     rule = get_credit_rule(credit)
+    key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
     if engine not in ENGINES:
         raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
     loaded = load_feedback(feedback)
+    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
     runner: Callable[..., Attribution]
     if engine == "duckdb":
         from .engine import DuckDBEngine
@@ -94,7 +101,7 @@ def attribute(
         from .reference import run as runner
     result = runner(
         exposures,
-        loaded.frame,
+        feedback_frame,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
@@ -117,6 +124,7 @@ def analyze(
     n_boot: int = 1000,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -124,6 +132,8 @@ def analyze(
     CSV / JSON-lines / Parquet path, a DataFrame, or a source such as
     :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
+    ``user_id_salt``: set it when the logs were written with the ``hash_user_ids(salt)``
+    processor, so feedback (raw ids) is hashed with the same key and still joins.
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
@@ -137,6 +147,7 @@ def analyze(
         negative_counts=negative_counts,
         window_hours=window_hours,
         engine=engine,
+        user_id_salt=user_id_salt,
     )
     report("attribution")
     verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
@@ -158,5 +169,26 @@ def analyze(
             "engine": engine,
             "n_boot": n_boot,
             "seed": seed,
+            "user_ids_hashed": user_id_salt is not None,
         },
     )
+
+
+def _salt_key(salt: object) -> bytes | None:
+    if salt is None:
+        return None
+    from ..observability.processors import check_salt
+
+    try:
+        return check_salt(salt)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisInputError(f"user_id_salt: {exc}") from exc
+
+
+def hashed_user_ids(feedback: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Feedback with each user id replaced by its keyed hash, as the logging processor wrote it."""
+    from ..observability.processors import hash_user_id
+
+    users = feedback["user_id"].map(lambda user: hash_user_id(user, key) if isinstance(user, str) else user)
+    hashed: pd.DataFrame = feedback.assign(user_id=users)
+    return hashed
