@@ -135,8 +135,11 @@ def _options(
         raise TypeError(f"user_key must name a parameter of the decorated function, got {user_key!r}")
     if not isinstance(item_col, str):
         raise TypeError(f"item_col must be the name (str) of the item id column, got {item_col!r}")
-    if config is not None and not callable(getattr(config, "get", None)):
-        raise TypeError(f"config must be a provider with a get() method (e.g. StaticConfig), got {config!r}")
+    if config is not None and (isinstance(config, Mapping) or not callable(getattr(config, "get", None))):
+        raise TypeError(
+            f"config must be a provider with a get() method, got {config!r} "
+            "(for fixed settings use StaticConfig(mode=..., sampling_rate=...))"
+        )
     if sink is not None and not callable(sink):
         raise TypeError(f"sink must be a callable taking the record dict, got {sink!r}")
     if executor is not None and not isinstance(executor, ArmExecutor):
