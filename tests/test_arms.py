@@ -83,7 +83,7 @@ def test_baseline_b_serves_the_handler_in_mode_b_and_rankers_a_in_mode_a(
 ) -> None:
     """baseline="B": mode B is the kill switch (handler), mode A runs rankers["A"] alone."""
     a = CountingRanker(frame(["a1", "a2"], "A"))
-    recommend, handler = build("B", pool, sink, baseline="B", rankers={"A": a})
+    recommend, _ = build("B", pool, sink, baseline="B", rankers={"A": a})
     assert recommend("u")["meta"].iloc[0] == "handler" and sink.last["served"] == "B"
     recommend_a, handler_a = build("A", pool, sink, baseline="B", rankers={"A": a})
     assert recommend_a("u")["meta"].tolist() == ["A", "A"]
