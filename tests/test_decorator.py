@@ -394,8 +394,8 @@ EXPECTED_MESSAGE = {
     "empty": "returned an empty DataFrame",
     "no item column": "has no column 'item_id'",
     "duplicates": "duplicate item ids",
-    "nan ids": "null item ids",
-    "unhashable ids": "unhashable item ids",
+    "nan ids": "is a null id",
+    "unhashable ids": "an id of type list",
 }
 
 
