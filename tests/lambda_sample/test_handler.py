@@ -119,7 +119,9 @@ def test_log_lines_validate_and_carry_the_invocation(
         assert line["cold_start"] is (n == 1)
 
 
-@pytest.mark.parametrize(("path", "method", "status"), [("/c/recommend", "GET", 404), ("/recommend", "POST", 405)])
+@pytest.mark.parametrize(
+    ("path", "method", "status"), [("/c/recommend", "GET", 404), ("/recommend", "POST", 405)]
+)
 def test_unknown_routes_and_methods_are_refused_without_a_line(
     invoke: Invoker, switches: Callable[..., None], make_event: Event, path: str, method: str, status: int
 ) -> None:
@@ -143,7 +145,8 @@ def test_ssm_unreachable_serves_the_baseline_within_the_deadline(
     response, line = invoke(make_event("/b/recommend", "u1"))
     elapsed = time.monotonic() - started
     assert sources(response) == {"A"}
-    assert (line["served"], line["fallback_reason"], line["config"]["source"]) == ("A", "config_error", "error")
+    assert (line["served"], line["fallback_reason"]) == ("A", "config_error")
+    assert line["config"]["source"] == "error"
     # Two attempts of connect + read timeout, one retry delay of at most 1 s, plus slack: well
     # inside the function's 10 s timeout in template.yaml, so API Gateway gets an answer.
     bound = ssm.MAX_ATTEMPTS * (ssm.CONNECT_TIMEOUT_S + ssm.READ_TIMEOUT_S) + 1.0 + 1.5
