@@ -106,6 +106,7 @@ def attribute(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> tuple[Attribution, dict[str, int]]:
     """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics.
 
@@ -113,8 +114,12 @@ def attribute(
     ``AthenaEngine(...)``, whose exposures are its table (pass ``exposures=None``).
     ``experiment``, ``since`` (inclusive) and ``until`` (exclusive) select exposures by the log's
     experiment field and exposure time (UTC); see :class:`~.filters.ExposureFilter`.
+
+    ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
+    processor); feedback ids are hashed the same way before the join.
     """
     rule = get_credit_rule(credit)
+    key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
     filters = ExposureFilter.build(experiment, since, until)
@@ -137,9 +142,10 @@ def attribute(
     else:
         from .reference import run as runner
     loaded = load_feedback(feedback, columns=columns)
+    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
     result = runner(
         exposures,
-        loaded.frame,
+        feedback_frame,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
@@ -167,6 +173,7 @@ def analyze(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -175,6 +182,8 @@ def analyze(
     :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
     ``experiment``, ``since``, ``until``, ``columns`` and engine objects: see :func:`attribute`.
+    ``user_id_salt``: set it when the logs were written with the ``hash_user_ids(salt)``
+    processor, so feedback (raw ids) is hashed with the same key and still joins.
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
@@ -192,6 +201,7 @@ def analyze(
         since=since,
         until=until,
         columns=columns,
+        user_id_salt=user_id_salt,
     )
     report("attribution")
     verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
@@ -215,5 +225,26 @@ def analyze(
             "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
+            "user_ids_hashed": user_id_salt is not None,
         },
     )
+
+
+def _salt_key(salt: object) -> bytes | None:
+    if salt is None:
+        return None
+    from ..observability.processors import check_salt
+
+    try:
+        return check_salt(salt)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisInputError(f"user_id_salt: {exc}") from exc
+
+
+def hashed_user_ids(feedback: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Feedback with each user id replaced by its keyed hash, as the logging processor wrote it."""
+    from ..observability.processors import hash_user_id
+
+    users = feedback["user_id"].map(lambda user: hash_user_id(user, key) if isinstance(user, str) else user)
+    hashed: pd.DataFrame = feedback.assign(user_id=users)
+    return hashed

@@ -8,7 +8,6 @@ module only parses arguments, drives the progress bar and picks the output forma
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -200,18 +199,6 @@ def _engine(args: argparse.Namespace) -> Any:
     )
 
 
-def _salt(analyze: Callable[..., Any], salt: str | None) -> dict[str, Any]:
-    """``user_id_salt=`` for analyze(), refused clearly if this analyze() cannot take it."""
-    if salt is None:
-        return {}
-    if "user_id_salt" not in inspect.signature(analyze).parameters:
-        raise AnalysisInputError(
-            "--user-id-salt: this version of interleave_sdk.analysis.analyze() cannot hash "
-            "feedback user ids; upgrade interleave-sdk"
-        )
-    return {"user_id_salt": salt}
-
-
 def _feedback_source(args: argparse.Namespace) -> Any:
     from ..analysis.sources import PostgresFeedback
 
@@ -278,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
             since=args.since,
             until=args.until,
             columns=args.columns,
-            **_salt(analyze, args.user_id_salt),
+            user_id_salt=args.user_id_salt,
         )
         if args.report:
             write_report(result, args.report)

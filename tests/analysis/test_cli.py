@@ -238,16 +238,20 @@ def test_a_missing_duckdb_names_the_extra(two_logs, monkeypatch, capsys):
     assert "interleave-sdk[analysis]" in capsys.readouterr().err
 
 
-def test_user_id_salt_is_passed_on_or_refused_clearly():
-    """--user-id-salt reaches analyze(user_id_salt=...) or fails naming the missing support."""
-    from interleave_sdk.cli.analyze_cmd import _salt
-    from interleave_sdk.errors import AnalysisInputError
+def test_user_id_salt_joins_raw_feedback_to_hashed_logs(tmp_path, capsys):
+    """Logs with hashed user ids match raw-id feedback by window only when the salt is given."""
+    from interleave_sdk.observability.processors import check_salt, hash_user_id
 
-    def with_salt(exposures, feedback, *, user_id_salt=None): ...
-
-    def without_salt(exposures, feedback): ...
-
-    assert _salt(with_salt, "pepper") == {"user_id_salt": "pepper"}
-    assert _salt(without_salt, None) == {}
-    with pytest.raises(AnalysisInputError, match="--user-id-salt"):
-        _salt(without_salt, "pepper")
+    key = check_salt("pepper-salt-for-tests")
+    records, rows = [], []
+    for n in range(12):
+        records.append(rec(f"r{n}", hash_user_id(f"u{n}", key), n, ITEMS))
+        rows.append(event(f"u{n}", "a", n + 1))  # no ranking id: joined by user and window
+    log = write_json_lines(tmp_path / "hashed.jsonl", records)
+    events(*rows).to_csv(tmp_path / "raw.csv", index=False)
+    base = ["analyze", "--exposures", str(log), "--feedback", str(tmp_path / "raw.csv")]
+    base += ["--format", "json", "--n-boot", "10"]
+    assert main([*base, "--user-id-salt", "pepper-salt-for-tests"]) == 0
+    assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 12
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 0
