@@ -6,7 +6,8 @@ files under ``FEEDBACK_LOCATION``, and publishes per experiment:
 
 - ``Decision``: +1 the challenger (B) wins, -1 the baseline (A) wins, 0 no decision yet;
 - ``Harm``: 1 when the baseline wins, i.e. the challenger is significantly worse (the alarm);
-- ``DeltaAB`` (when defined), ``PValue``, ``Impressions`` and ``ClickedImpressions``.
+- ``DeltaAB`` (when defined; above 0 users prefer A, below 0 B), ``PValue``, ``Impressions``
+  and ``ClickedImpressions``.
 
 The decision is the anytime-valid one when the analysis reports it (``sequential``: safe to look
 at daily), otherwise the fixed-horizon verdict at the analysis' alpha. Settings come from the
@@ -89,7 +90,7 @@ def download_feedback(s3: Any, location: str, folder: Path) -> list[str]:
 
 
 def decide(summary: Mapping[str, Any]) -> str:
-    """"A", "B" or "continue": the sequential decision if present, else the fixed-horizon one."""
+    """ "A", "B" or "continue": the sequential decision if present, else the fixed-horizon one."""
     sequential = summary.get("sequential")
     if isinstance(sequential, Mapping) and sequential.get("decision") in DECISION_VALUES:
         return str(sequential["decision"])
