@@ -180,8 +180,10 @@ class DuckDBAthena:
         self.con.execute(sqlglot.transpile(ddl[1], read="athena", write="duckdb")[0])
         self.hooked: Any = None
 
-    def hook(self, client: Any) -> None:
-        client.meta.events.register("provide-client-params.athena.StartQueryExecution", self._answer)
+    def hook(self, target: Any) -> None:
+        """Answer every query a client (or every client a boto3 session makes later) starts."""
+        events = target.meta.events if hasattr(target, "meta") else target.events
+        events.register("provide-client-params.athena.StartQueryExecution", self._answer)
 
     def _answer(self, params: dict[str, Any], **_: Any) -> None:
         rows, info = self.run(params["QueryString"])

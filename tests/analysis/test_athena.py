@@ -8,6 +8,7 @@ moto's results API, so the engine reads real Athena-shaped results over HTTP.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -213,3 +214,36 @@ def test_results_follow_pages_and_keep_nulls_and_types():
     assert frame["flag"].tolist() == [True, None, False]
     assert frame["at"].isna().tolist() == [False, True, False]
     assert frame["at"].iloc[2] == pd.Timestamp("2026-11-23 10:00:01.500")
+
+
+def test_setup_sample_creates_the_table_and_views_over_http(aws, tmp_path):
+    """samples/athena_setup.py runs athena_ddl()'s four statements, in order, one per query."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AWS_ENDPOINT_URL": aws["url"], "AWS_REGION": REGION}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "samples" / "athena_setup.py"),
+            "analytics",
+            "ranking_log",
+            f"s3://{BUCKET}/rankings/",
+            OUTPUT,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=root,
+    )
+    ids = done.stdout.split()
+    sent = [aws["athena"].get_query_execution(QueryExecutionId=i)["QueryExecution"]["Query"] for i in ids]
+    assert len(sent) == 4
+    assert sent[0].startswith("CREATE EXTERNAL TABLE IF NOT EXISTS analytics.ranking_log (")
+    assert [s.split(" AS")[0] for s in sent[1:]] == [
+        f"CREATE OR REPLACE VIEW analytics.ranking_log_{name}"
+        for name in ("log", "rankings", "exposure_items")
+    ]

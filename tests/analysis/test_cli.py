@@ -174,9 +174,7 @@ def two_logs(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("cli-two")
     pattern, feedback = two_experiment_logs(folder)
-    feedback.rename(columns={"ts": "timestamp", "user_id": "uid"}).to_csv(
-        folder / "renamed.csv", index=False
-    )
+    feedback.rename(columns={"ts": "timestamp", "user_id": "uid"}).to_csv(folder / "renamed.csv", index=False)
     return pattern, str(folder / "renamed.csv")
 
 
@@ -255,3 +253,28 @@ def test_user_id_salt_joins_raw_feedback_to_hashed_logs(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 12
     assert main(base) == 0
     assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 0
+
+
+def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_path, monkeypatch, capsys):
+    """--engine athena with its options (over moto HTTP) prints the verdict --engine duckdb prints."""
+    import boto3
+
+    from .athena_stand_in import OUTPUT, REGION, DuckDBAthena
+    from .two_experiments import two_experiment_logs
+
+    pattern, feedback = two_experiment_logs(tmp_path)
+    feedback.to_csv(tmp_path / "fb.csv", index=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws["url"])
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.Session(region_name=REGION))
+    DuckDBAthena(aws, pattern, tmp_path).hook(boto3.DEFAULT_SESSION)
+    common = ["analyze", "--feedback", str(tmp_path / "fb.csv"), "--format", "json"]
+    common += ["--experiment", "search", "--since", "2026-11-24", "--until", "2026-11-26"]
+    athena = ["--engine", "athena", "--athena-database", "db", "--athena-table", "log"]
+    athena += ["--athena-output", OUTPUT, "--athena-workgroup", "primary", "--region", REGION]
+    assert main([*common, *athena]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert main([*common, "--exposures", pattern]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    verdict = [k for k in expected if k not in ("data_quality", "parameters")]
+    assert {k: got[k] for k in verdict} == {k: expected[k] for k in verdict}
+    assert got["parameters"]["engine"] == "athena" and got["impressions_total"] > 50
