@@ -12,16 +12,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from interleave_sdk import bucket
 from interleave_sdk.observability.record import iso_utc
 
 from ..conftest import ROOT
-from .conftest import Invoker, http_event, rest_event
+from .conftest import Invoker, http_event, load_module, rest_event
 
 QUERIES = ROOT / "samples" / "migration"
+VERIFY = load_module(QUERIES / "verify.py")
 USERS = [f"user-{n:03d}" for n in range(240)]
 #: The arms' deadline on this shared test machine; the runbook's steps leave it at its default.
 TEST_TIMEOUT = {"timeout_ms": "5000"}
@@ -56,17 +56,9 @@ class Fleet:
                 out.writelines(json.dumps(line) + "\n" for line in lines)
 
     def query(self, name: str) -> list[dict[str, Any]]:
-        """Run samples/migration/NAME.sql on DuckDB over the log, from the step's start."""
-        con = duckdb.connect()
-        try:
-            view = (QUERIES / "ranking_log_duckdb.sql").read_text().replace("{path}", str(self.log))
-            con.execute(view)
-            day = self.since[:10].replace("-", "/")
-            cursor = con.execute((QUERIES / f"{name}.sql").read_text(), [day, self.since])
-            columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        finally:
-            con.close()
+        """Run samples/migration/NAME.sql with the runbook's runner, from the step's start."""
+        rows: list[dict[str, Any]] = VERIFY.run_query(name, self.log, self.since)
+        return rows
 
 
 @pytest.fixture
