@@ -184,7 +184,14 @@ class Interleaver:
             return self._interleave(state, req, settings, wrapped, instance, args, kwargs)
         if mode == self.other:
             outcome, other_ids = self._checked(
-                call_arm(self.other, self._ranker(self.other, instance), args, kwargs, clock)
+                call_arm(
+                    self.other,
+                    self._ranker(self.other, instance),
+                    args,
+                    kwargs,
+                    clock,
+                    contain_base_exceptions=True,
+                )
             )
             self._record_arm(req, outcome)
             if other_ids is not None:
@@ -212,18 +219,19 @@ class Interleaver:
     ) -> Any:
         clock = self.clock
         deadline = req.t0 + settings.timeout_ms / 1e3
-        pair = run_arms(
+        run = run_arms(
             self.executor,
             settings.parallel_enabled,
             deadline,
             clock,
             (self.baseline, wrapped),
-            (self.other, self._ranker(self.other, instance)),
+            [(self.other, self._ranker(self.other, instance))],
             args,
             kwargs,
         )
-        base = state.baseline = pair.baseline
-        other, skipped_reason = pair.other, pair.skipped_reason
+        base = state.baseline = run.baseline
+        other = run.others[self.other]
+        skipped_reason = other.reason
 
         if base.error is not None:  # the baseline's own exception reaches the caller unchanged
             self._record_arm(req, base)
