@@ -22,7 +22,7 @@ import wrapt
 from . import bucketing
 from ._version import __version__
 from .clock import SYSTEM_CLOCK, Clock
-from .config.providers import ConfigProvider, ConfigSnapshot
+from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS, Settings
 from .config.ssm import SSMConfig
 from .errors import RankerOutputError
@@ -313,11 +313,7 @@ class Interleaver:
         started = clock.now()
         ranking_id = self.id_factory()
         try:
-            snapshot = self.config.get()
-            if not isinstance(snapshot, ConfigSnapshot):
-                raise TypeError(
-                    f"config provider returned {type(snapshot).__name__}, expected ConfigSnapshot"
-                )
+            snapshot = checked_snapshot(self.config.get())
         except Exception as exc:
             req = _Request(
                 ranking_id,
