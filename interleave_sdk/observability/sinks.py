@@ -35,7 +35,11 @@ def dumps(record: Mapping[str, Any]) -> bytes:
     try:
         return orjson.dumps(record, default=str, option=_OPTIONS)
     except Exception as exc:  # orjson.JSONEncodeError, or whatever a default str() raised
-        reason = _text(f"{type(exc).__name__}: {exc}")
+        cause = exc.__cause__  # orjson chains what a default str() raised
+        reason = f"{type(exc).__name__}: {exc}" + (
+            "" if cause is None else f" ({type(cause).__name__} in str(): {_safe_str(cause)})"
+        )
+        reason = _text(reason)
     clean = sanitised(record)
     clean = dict(clean) if isinstance(clean, dict) else {"record": clean}
     clean["encode_error"] = reason
@@ -78,6 +82,13 @@ def sanitised(value: Any, depth: int = 0) -> Any:
     except Exception:
         return f"<unprintable {type(value).__name__}>"
     return _text(text)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
 
 
 def _key(key: object) -> str:
