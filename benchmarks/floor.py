@@ -3,9 +3,10 @@
 The floor is what a careful engineer would write inline for one experiment: a cached config dict,
 a sha256 bucket, the other arm on a ``ThreadPoolExecutor``, id lists, a plain Team Draft, the
 merged frame by ``pd.concat`` of the arms, ``take`` of the picked rows and a source column,
-``uuid4`` and one orjson line written to a ``StringIO``. No validation, no fail-open, no deadline bookkeeping. The SDK
-runs the same arms (100 rows, 6 columns) decorated with ``StaticConfig(mode="INTERLEAVE")`` and a
-sink writing to a ``StringIO``; both are timed side by side in one run, alternating call by call.
+``uuid4`` and one orjson line written to a ``StringIO``. No validation, no fail-open, no deadline
+bookkeeping. The SDK runs the same arms (100 rows, 6 columns) decorated with
+``StaticConfig(mode="INTERLEAVE")`` and a sink writing to a ``StringIO``; both are timed side by
+side in one run, alternating call by call.
 
 The baseline path compares overheads over the undecorated call: the SDK in mode A against the
 floor's mode-A work (config lookup, hash, uuid, one orjson line of the served ids).
