@@ -51,7 +51,8 @@ class RollingStringIO(io.StringIO):
 
 # -- the floor ----------------------------------------------------------------------------------
 
-CONFIG = {"mode": "INTERLEAVE", "sampling_rate": 1.0}  # "cached config": read once, kept in a dict
+#: The "cached config": read once, kept in a dict.
+CONFIG: dict[str, Any] = {"mode": "INTERLEAVE", "sampling_rate": 1.0}
 
 
 def bucket(experiment: str, user: str) -> float:
@@ -107,7 +108,8 @@ def floor_interleaved(
         row = {item: i for i, item in enumerate(ids_a)}
         row_b = {item: len(ids_a) + i for i, item in enumerate(ids_b)}
         where = [row[item] if team == "A" else row_b[item] for item, team in zip(items, teams, strict=True)]
-        merged = pd.concat([a, b], ignore_index=True).take(where).reset_index(drop=True)
+        merged: pd.DataFrame = pd.concat([a, b], ignore_index=True).take(where)
+        merged = merged.reset_index(drop=True)
         merged["source_ranker"] = teams
         record = {
             "ranking_id": ranking_id,
