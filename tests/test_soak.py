@@ -244,7 +244,8 @@ def test_soak_many_callers_random_faults_and_config_flips() -> None:
         specific = (allowed - LOAD_REASONS) or {"timeout"}
         assert sum(outcomes[fault, reason] for reason in specific) > 0, fault
 
-    # Threads: the callers are gone; what remains is at most the pool's threads, then nothing.
+    # Threads: the callers are gone; what remains is at most the pool's threads (workers for work
+    # on time plus room for stragglers), then nothing.
     assert threading.active_count() <= threads_before + WORKERS + executor.max_stragglers
     executor.shutdown(wait=True)
     assert threading.active_count() == threads_before
