@@ -22,13 +22,18 @@ APP = ROOT / "samples" / "lambda" / "app.py"
 _loads = itertools.count()
 
 
-def load_app() -> ModuleType:
-    """samples/lambda/app.py as a new module: a cold start (empty config cache, first invocation)."""
-    spec = importlib.util.spec_from_file_location(f"lambda_app_{next(_loads)}", APP)
+def load_module(path: Path) -> ModuleType:
+    """A sample file as a new module (a new name each time, so module state starts afresh)."""
+    spec = importlib.util.spec_from_file_location(f"sample_{path.stem}_{next(_loads)}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_app() -> ModuleType:
+    """samples/lambda/app.py as a new module: a cold start (empty config cache, first invocation)."""
+    return load_module(APP)
 
 
 def rest_event(path: str, user_id: str | None = None, method: str = "GET") -> dict[str, Any]:
