@@ -23,14 +23,8 @@ def commands(parser: Parser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, 
 
 COMMANDS = dict(commands(build_parser()))
 
-#: analyze's options get their help texts on the branch that owns cli/analyze_cmd.py; strict, so
-#: the marker fails (XPASS) once they are here and must then be deleted.
-PENDING = {
-    "analyze": pytest.mark.xfail(
-        reason="help for --unit, --positive, ... is added with the Athena work on analyze_cmd.py",
-        strict=True,
-    )
-}
+#: Commands whose help is still incomplete (none).
+PENDING: dict[str, pytest.MarkDecorator] = {}
 
 
 def test_every_command_module_is_covered() -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AnalysisInputError, InterleaveError, MissingDependency
+from ..errors import AnalysisInputError, InterleaveError
 
 _STAGES = ("attribution", "statistics", "report")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -227,19 +227,6 @@ def _progress_bar() -> tuple[Callable[[str], None], Callable[[], None]]:
     return step, bar.close
 
 
-#: Packages of the ``analysis`` extra; an analysis that misses one says how to install it.
-_EXTRA_PACKAGES = ("duckdb", "scipy", "matplotlib", "tqdm", "psycopg", "pyarrow")
-
-
-def _missing_extra(exc: ImportError) -> str | None:
-    if isinstance(exc, MissingDependency):
-        return str(exc)
-    name = (getattr(exc, "name", None) or "").split(".")[0]
-    if name in _EXTRA_PACKAGES:
-        return f"needs the optional package {name!r}: pip install 'interleave-sdk[analysis]'"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     close: Callable[[], None] = lambda: None  # noqa: E731
     try:
@@ -274,14 +261,9 @@ def run(args: argparse.Namespace) -> int:
         close()
         print(f"interleave-sdk analyze: error: {exc}", file=sys.stderr)
         return 2
-    except ImportError as exc:
+    except ImportError:
         close()
-        hint = _missing_extra(exc)
-        if hint is None:
-            print(f"interleave-sdk analyze: failed: {exc}", file=sys.stderr)
-            return 1
-        print(f"interleave-sdk analyze: error: {hint}", file=sys.stderr)
-        return 2
+        raise  # the CLI's front door names the extra to install (interleave_sdk.extras)
     except (InterleaveError, OSError) as exc:
         close()
         print(f"interleave-sdk analyze: failed: {exc}", file=sys.stderr)
