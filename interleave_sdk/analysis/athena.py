@@ -72,6 +72,17 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _aws(what: str, call: Callable[..., Any], **kwargs: Any) -> Any:
+    """One AWS call; a botocore failure (refused, unreachable, throttled past retries) becomes an
+    AnalysisError naming the call, so the CLI reports it instead of a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call(**kwargs)
+    except (BotoCoreError, ClientError) as exc:
+        raise AnalysisError(f"Athena analysis: {what} failed: {exc}") from exc
+
+
 def _day(moment: datetime) -> str:
     return moment.strftime("%Y/%m/%d")
 
@@ -155,20 +166,21 @@ class AthenaEngine:
     def execute(self, statement: str, results: str) -> str:
         """Start ``statement``, poll until it is done; returns its id or raises AthenaQueryError."""
         client = self._athena()
-        try:
-            started = client.start_query_execution(
-                QueryString=statement,
-                QueryExecutionContext={"Database": self.database},
-                WorkGroup=self.workgroup,
-                ResultConfiguration={"OutputLocation": results},
-            )
-        except Exception as exc:  # botocore errors: no query id yet, say what was refused
-            raise AnalysisError(f"Athena refused the query: {exc}") from exc
+        started = _aws(
+            "StartQueryExecution",
+            client.start_query_execution,
+            QueryString=statement,
+            QueryExecutionContext={"Database": self.database},
+            WorkGroup=self.workgroup,
+            ResultConfiguration={"OutputLocation": results},
+        )
         query_id = str(started["QueryExecutionId"])
         deadline = self.clock() + self.timeout_seconds
         delays = self.backoff.delays()
         while True:
-            status = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+            status = _aws("GetQueryExecution", client.get_query_execution, QueryExecutionId=query_id)[
+                "QueryExecution"
+            ]
             state = str(status["Status"]["State"])
             if state == "SUCCEEDED":
                 return query_id
@@ -177,10 +189,11 @@ class AthenaEngine:
                 raise AthenaQueryError(query_id, state, reason, statement)
             remaining = deadline - self.clock()
             if remaining <= 0:
+                reason = f"still {state} after {self.timeout_seconds:g} s; stopped"
                 try:
                     client.stop_query_execution(QueryExecutionId=query_id)
-                finally:
-                    reason = f"still {state} after {self.timeout_seconds:g} s; stopped"
+                except Exception as exc:  # the timeout is the error to report; say this too
+                    reason = f"still {state} after {self.timeout_seconds:g} s; stopping failed: {exc}"
                 raise AthenaQueryError(query_id, "TIMED_OUT", reason, statement)
             self.sleep(min(next(delays), remaining))
 
@@ -196,7 +209,7 @@ class AthenaEngine:
             kwargs: dict[str, Any] = {"QueryExecutionId": query_id, "MaxResults": 1000}
             if token:
                 kwargs["NextToken"] = token
-            page = client.get_query_results(**kwargs)
+            page = _aws("GetQueryResults", client.get_query_results, **kwargs)
             result = page["ResultSet"]
             if first:
                 info = result.get("ResultSetMetadata", {}).get("ColumnInfo", [])
@@ -258,7 +271,10 @@ class AthenaEngine:
         if exposures is not None:
             raise AnalysisInputError("the athena engine reads its table, not files: leave the exposures out")
         bucket, key = split_s3(self.output)
-        run = _AthenaRun(self, bucket, f"{key}interleave-{self.new_run_id()}/")
+        run_id = self.new_run_id()
+        if not re.fullmatch(r"[a-z0-9]{1,32}", run_id):
+            raise AnalysisInputError(f"run ids must be 1-32 lowercase letters or digits, got {run_id!r}")
+        run = _AthenaRun(self, bucket, f"{key}interleave-{run_id}/", run_id)
         try:
             feedback_relation = run.upload_feedback(feedback)
             output: StepOutput = run_steps(
@@ -287,11 +303,11 @@ class AthenaEngine:
 class _AthenaRun:
     """One run's temporary objects (tables, S3 prefix) and the step store over them."""
 
-    def __init__(self, engine: AthenaEngine, bucket: str, prefix: str) -> None:
+    def __init__(self, engine: AthenaEngine, bucket: str, prefix: str, run_id: str) -> None:
         self.engine = engine
         self.bucket = bucket
         self.prefix = prefix
-        self.tag = prefix.rstrip("/").rsplit("-", 1)[-1]
+        self.tag = run_id
         self.tables: list[str] = []
 
     def location(self, folder: str) -> str:
@@ -314,8 +330,12 @@ class _AthenaRun:
             orjson.dumps(dict(zip(FEEDBACK_COLUMNS, row, strict=True))) + b"\n"
             for row in records.itertuples(index=False, name=None)
         )
-        self.engine._s3().put_object(
-            Bucket=self.bucket, Key=f"{self.prefix}feedback/feedback.jsonl", Body=body
+        _aws(
+            "PutObject (feedback upload)",
+            self.engine._s3().put_object,
+            Bucket=self.bucket,
+            Key=f"{self.prefix}feedback/feedback.jsonl",
+            Body=body,
         )
         table = self._table("feedback")
         columns = ", ".join(f"{name} string" for name in FEEDBACK_COLUMNS)

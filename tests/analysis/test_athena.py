@@ -247,3 +247,39 @@ def test_setup_sample_creates_the_table_and_views_over_http(aws, tmp_path):
         f"CREATE OR REPLACE VIEW analytics.ranking_log_{name}"
         for name in ("log", "rankings", "exposure_items")
     ]
+
+
+def test_an_unreachable_endpoint_is_an_analysis_error_not_a_traceback(tmp_path):
+    """Connection refused: AnalysisError naming the AWS call (the CLI then exits 1 with it)."""
+    from botocore.config import Config
+
+    from interleave_sdk.errors import AnalysisError
+
+    config = Config(retries={"max_attempts": 1}, connect_timeout=1)
+    closed = "http://127.0.0.1:9"
+    engine = AthenaEngine(
+        database="db",
+        table="log",
+        output=OUTPUT,
+        client=boto3.client(
+            "athena",
+            region_name=REGION,
+            endpoint_url=closed,
+            config=config,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        ),
+        s3=boto3.client(
+            "s3",
+            region_name=REGION,
+            endpoint_url=closed,
+            config=config,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        ),
+    )
+    feedback = pd.DataFrame(
+        {"user_id": ["u"], "item_id": ["i"], "ts": ["2026-11-23T00:00:00Z"], "kind": ["click"]}
+    )
+    with pytest.raises(AnalysisError, match="PutObject \\(feedback upload\\) failed"):
+        analyze(None, feedback, engine=engine)
