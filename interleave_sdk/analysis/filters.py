@@ -80,6 +80,9 @@ class ExposureFilter:
         """Checked and normalised to UTC; strings are parsed by :func:`parse_time`."""
         if experiment is not None and not experiment:
             raise AnalysisInputError("experiment: an empty name selects nothing; omit it instead")
+        if experiment is not None and any(ord(c) < 32 or ord(c) == 127 for c in experiment):
+            # The condition is also written into the SQL files' comments: no line breaks there.
+            raise AnalysisInputError(f"experiment: {experiment!r} contains control characters")
         start, end = _utc(since, "since"), _utc(until, "until")
         if start is not None and end is not None and start >= end:
             raise AnalysisInputError(f"since ({start.isoformat()}) must be before until ({end.isoformat()})")

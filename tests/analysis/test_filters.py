@@ -88,6 +88,14 @@ def test_an_empty_or_reversed_range_is_refused():
         ExposureFilter.build(since="2026-11-25", until="2026-11-24")
     with pytest.raises(AnalysisInputError, match="empty"):
         ExposureFilter.build(experiment="")
+    with pytest.raises(AnalysisInputError, match="control characters"):
+        ExposureFilter.build(experiment="home\nDROP TABLE x")
+
+
+def test_experiment_names_are_quoted_as_sql_literals():
+    """A quote in the name is doubled: the condition stays one literal comparison."""
+    keep = ExposureFilter.build(experiment="it's").keep_sql(0)
+    assert keep == "experiment = 'it''s'"
 
 
 def feedback_named_differently() -> pd.DataFrame:

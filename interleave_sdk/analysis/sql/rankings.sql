@@ -3,12 +3,11 @@
 -- served, dt (the day partition on Athena, yyyy/MM/dd), and the items as parallel arrays:
 -- item_ids, positions, teams (source_ranker), ranks_a, ranks_b. Each engine's reader builds this
 -- shape (engine.py for DuckDB, a view in athena_ddl.sql for Athena).
--- {keep}: a boolean over the parsed columns (ts is a timestamp there) choosing the records to
--- analyse (experiment, time range, dt partitions), TRUE for all; a record whose ts cannot be read
--- has a NULL ts, so any time condition leaves it out. It sits next to the projection, so Athena
--- pushes a dt condition down to the table scan and reads only those partitions.
--- status: ok | other_event | not_interleaved | invalid | duplicate. Written in the common subset
--- of DuckDB and Trino (Athena engine v3).
+-- The records analysed are those for which {keep} holds: a condition over the parsed columns
+-- (ts is a timestamp there) choosing the experiment, time range and dt partitions, TRUE for all.
+-- A record whose ts cannot be read has a NULL ts, so any time condition leaves it out. The
+-- condition sits next to the projection, so Athena pushes a dt condition down to the table scan
+-- and reads only those partitions.
 WITH parsed AS (
     SELECT
         event,
