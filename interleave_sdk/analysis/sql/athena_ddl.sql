@@ -12,6 +12,8 @@
 -- table scan: on the table and on the {table}_log view always; on the two step views only as far
 -- as the engine pushes it through their deduplication window, so filter dt on {table}_log (or let
 -- `interleave-sdk analyze --engine athena` do it) for large tables.
+-- method and k (the interleaving method that produced the list and its length) are declared as
+-- text, the type the analysis reads them as, for the credit of optimized and multileaved lists.
 -- Lines that are not JSON read as rows whose every column is NULL ('ignore.malformed.json');
 -- rankings.sql then counts them as not interleaved, like objects without a served field.
 CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
@@ -21,6 +23,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
     user_id string,
     ts string,
     served string,
+    method string,
+    k string,
     items array<struct<item_id: string, position: int, source_ranker: string,
         ranks: struct<a: int, b: int>>>
 )
@@ -47,6 +51,8 @@ SELECT
     user_id,
     ts,
     served,
+    method,
+    k,
     dt,
     transform(items, i -> i.item_id) AS item_ids,
     transform(items, i -> i.position) AS positions,
