@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from ..errors import AnalysisError, AnalysisInputError
+from ..errors import AnalysisError, AnalysisInputError, AthenaQueryError
 from .credit import CreditRule
 from .engine import StepOutput, finish, run_steps
 from .filters import ALL_EXPOSURES, ExposureFilter
@@ -31,18 +31,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
 _INTEGER_TYPES = ("tinyint", "smallint", "integer", "int", "bigint")
 _FLOAT_TYPES = ("double", "float", "real", "decimal")
-
-
-class AthenaQueryError(AnalysisError):
-    """An Athena query that failed, was cancelled or ran out of time; names the query and why."""
-
-    def __init__(self, query_id: str, state: str, reason: str, statement: str) -> None:
-        self.query_id = query_id
-        self.state = state
-        self.reason = reason
-        self.statement = statement
-        head = " ".join(statement.split())[:80]
-        super().__init__(f"Athena query {query_id} {state}: {reason} (query: {head}...)")
 
 
 @dataclass(frozen=True)
@@ -142,6 +130,11 @@ class AthenaEngine:
         split_s3(self.output)
         if not self.timeout_seconds > 0:
             raise AnalysisInputError(f"timeout_seconds must be > 0, got {self.timeout_seconds}")
+        if self.region is not None and self.client is not None and self.s3 is not None:
+            raise AnalysisInputError(
+                "region only applies to the clients the engine builds; both were passed in "
+                "(set the region on them instead)"
+            )
         if not self.delivery_lag_hours >= 0:
             raise AnalysisInputError(f"delivery_lag_hours must be >= 0, got {self.delivery_lag_hours}")
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from interleave_sdk.analysis.athena import AthenaEngine, AthenaQueryError, Backoff
+from interleave_sdk.analysis.athena import AthenaEngine, Backoff
 from interleave_sdk.analysis.pipeline import analyze
-from interleave_sdk.errors import AnalysisInputError
+from interleave_sdk.errors import AnalysisInputError, AthenaQueryError
 
 from .athena_stand_in import (
     BUCKET,
@@ -283,3 +283,11 @@ def test_an_unreachable_endpoint_is_an_analysis_error_not_a_traceback(tmp_path):
     )
     with pytest.raises(AnalysisError, match="PutObject \\(feedback upload\\) failed"):
         analyze(None, feedback, engine=engine)
+
+
+def test_region_with_both_clients_given_is_refused():
+    """--region has an effect only on clients the engine builds: with both passed in it is refused."""
+    client = boto3.client("athena", region_name=REGION)
+    s3 = boto3.client("s3", region_name=REGION)
+    with pytest.raises(AnalysisInputError, match="region only applies"):
+        AthenaEngine(database="db", table="log", output=OUTPUT, client=client, s3=s3, region="eu-west-1")
