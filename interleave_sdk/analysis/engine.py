@@ -86,7 +86,7 @@ class StepStore(Protocol):
         ...
 
     def drop(self, relation: str) -> None:
-        """Release a step table that no later step reads (a no-op where cleanup comes later)."""
+        """Release an input no later step reads (a no-op where cleanup comes later)."""
         ...
 
     def fetch(self, query: str) -> pd.DataFrame:
@@ -129,6 +129,7 @@ def run_steps(
     every exposure it may need (see :class:`~interleave_sdk.analysis.filters.ExposureFilter`).
     """
     rankings = store.create("rankings", sql.render("rankings", ranking_log=ranking_log, keep=keep))
+    store.drop(ranking_log)  # DuckDB's parsed log is the largest table; Athena keeps its view
     counts = store.fetch(f"SELECT status, count(*) AS n FROM {rankings} GROUP BY status")
     status = {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)}
     items = store.create("exposure_items", sql.render("exposure_items", rankings=rankings))
@@ -326,7 +327,6 @@ class DuckDBEngine:
             keep=filters.keep_sql(window_seconds),
             credited=filters.credited_sql(),
         )
-        con.execute("DROP TABLE ranking_log")
         # rankings.sql sees a malformed line as an empty record, which is "not interleaved"; a
         # filter drops the empty records (no experiment, no time), and the malformed with them.
         if filters.active:

@@ -33,7 +33,13 @@ def _columns(text: str) -> dict[str, str]:
 
 
 #: Options that only mean something with --engine athena (refused with any other engine).
-_ATHENA_OPTIONS = ("athena_database", "athena_table", "athena_output", "region")
+_ATHENA_OPTIONS = (
+    "athena_database",
+    "athena_table",
+    "athena_workgroup",
+    "athena_output",
+    "region",
+)
 
 
 def register(subparsers: Any) -> None:
@@ -169,8 +175,6 @@ def register(subparsers: Any) -> None:
 def _engine(args: argparse.Namespace) -> Any:
     """The engine name, or an AthenaEngine; every engine-specific option is used or refused."""
     given = [f"--{name.replace('_', '-')}" for name in _ATHENA_OPTIONS if getattr(args, name)]
-    if args.athena_workgroup:
-        given.append("--athena-workgroup")
     if args.engine != "athena":
         if given:
             raise AnalysisInputError(f"{', '.join(given)} only apply with --engine athena")
