@@ -281,11 +281,11 @@ class DuckDBEngine:
         """The step output as DuckDB returns it, and the counts only the reader can give."""
         file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
         # One parse per line, of the needed fields only; a line that is not a JSON object reads
-        # as an all-NULL row instead of stopping the run. dt is the exposure day here (files
-        # carry no delivery day); it only matters for pruning on Athena.
+        # as an all-NULL row instead of stopping the run. Files have no day partitions: dt is
+        # NULL here (it only serves pruning on Athena).
         con.execute(
             "CREATE TABLE ranking_log AS SELECT event, ranking_id, experiment, user_id, ts,"
-            " served, replace(substr(ts, 1, 10), '-', '/') AS dt,"
+            " served, CAST(NULL AS VARCHAR) AS dt,"
             " list_transform(items, lambda i: i.item_id) AS item_ids,"
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"

@@ -78,14 +78,16 @@ def test_athena_ddl_parses_and_embeds_the_steps():
 
 
 def test_athena_table_has_experiment_and_views_expose_dt():
-    """The table declares experiment; the reader and both step views output dt and experiment."""
+    """The table declares experiment; the reader and rankings views output dt and experiment."""
     ddl = sql.athena_ddl(database="db", table="log", location="s3://b/p/", first_day="2026/01/01")
     table = sqlglot.parse_one(ddl[0], read="athena")
     declared = {c.name for c in table.find_all(exp.ColumnDef)}
-    assert {"experiment", "ts", "user_id", "items"} <= declared
-    for statement in ddl[1:]:
+    assert {"experiment", "ts", "user_id", "items", "method", "k"} <= declared
+    for statement in ddl[1:3]:
         view = sqlglot.parse_one(statement, read="athena").expression
-        assert {"dt", "experiment"} <= set(view.named_selects), statement[:60]
+        assert {"dt", "experiment", "ranking_id"} <= set(view.named_selects), statement[:60]
+    items_view = sqlglot.parse_one(ddl[3], read="athena").expression
+    assert "ranking_id" in items_view.named_selects  # the key to join to the rankings view
 
 
 def test_steps_run_on_duckdb_in_order():

@@ -9,9 +9,10 @@
 -- the delivery day, not the exposure day: a line logged just before midnight can land in the
 -- next day's partition, so a dt range should be one day wider than the exposure times it covers.
 -- A condition on dt prunes partitions (Athena bills only the data it scans) when it reaches the
--- table scan: on the table and on the {table}_log view always; on the two step views only as far
--- as the engine pushes it through their deduplication window, so filter dt on {table}_log (or let
--- `interleave-sdk analyze --engine athena` do it) for large tables.
+-- table scan: on the table and on the {table}_log view it does. The {table}_rankings view carries
+-- dt and experiment too, but its deduplication window stops a dt condition before the scan, so
+-- filter dt on {table}_log (or let `interleave-sdk analyze --engine athena` do it) for large
+-- tables; {table}_exposure_items joins to {table}_rankings on ranking_id for them.
 -- method and k (the interleaving method that produced the list and its length) are declared as
 -- text, the type the analysis reads them as, for the credit of optimized and multileaved lists.
 -- Lines that are not JSON read as rows whose every column is NULL ('ignore.malformed.json');

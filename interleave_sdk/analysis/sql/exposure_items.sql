@@ -1,16 +1,15 @@
 -- Step 2 of 6: flatten the valid interleaved rankings to one row per shown item.
--- Input {rankings}: the output of rankings.sql. experiment and dt are carried along so that the
--- Athena view over this step can be filtered by them. A ranking whose items break the log contract (no
+-- Input {rankings}: the output of rankings.sql. Its experiment and dt stay there (join on
+-- ranking_id): carried into this step's one row per item, they cost DuckDB about a tenth more
+-- peak memory (measured), and a dt condition could not prune partitions through this step anyway. A ranking whose items break the log contract (no
 -- id, positions not 1..n in order, a team other than A or B) is dropped whole, never half-used.
 -- The slot numbers are a column of their own so that UNNEST reads a plain column: DuckDB then
 -- flattens in one pass instead of a lateral join that copies every list ten times.
 WITH numbered AS (
     SELECT
         ranking_id,
-        experiment,
         user_id,
         ts,
-        dt,
         item_ids,
         positions,
         teams,
@@ -23,10 +22,8 @@ WITH numbered AS (
 items AS (
     SELECT
         r.ranking_id,
-        r.experiment,
         r.user_id,
         r.ts,
-        r.dt,
         t.idx,
         r.item_ids[t.idx] AS item_id,
         r.positions[t.idx] AS position,
@@ -41,9 +38,7 @@ broken AS (
     FROM items
     WHERE NOT coalesce(item_id IS NOT NULL AND position = idx AND team IN ('A', 'B'), FALSE)
 )
-SELECT
-    i.ranking_id, i.experiment, i.user_id, i.ts, i.dt, i.item_id, i.position, i.team, i.rank_a,
-    i.rank_b
+SELECT i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b
 FROM items AS i
 LEFT JOIN broken AS b ON b.ranking_id = i.ranking_id
 WHERE b.ranking_id IS NULL
