@@ -9,7 +9,7 @@ SELECT
     sum(CASE WHEN served <> pinned THEN 1 ELSE 0 END) AS wrong_arm,
     sum(CASE WHEN served = 'interleaved' THEN 1 ELSE 0 END) AS interleaved,
     sum(CASE WHEN fallback_reason IS NOT NULL THEN 1 ELSE 0 END) AS fallbacks
-FROM ranking_log
+FROM ranking_ops
 WHERE dt >= ? AND ts >= ? AND event = 'ranking'
 GROUP BY coalesce(pinned, 'unpinned')
 ORDER BY route_pin
