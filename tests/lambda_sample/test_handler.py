@@ -14,7 +14,7 @@ import pytest
 from interleave_sdk import log_schema
 from interleave_sdk.config import ssm
 
-from .conftest import Invoker
+from .conftest import Invoker, http_event
 
 Event = Callable[..., dict[str, Any]]
 #: Interleave everybody. The deadline is generous because it also covers the cold container's first
@@ -41,6 +41,7 @@ def test_pinned_b_route_is_served_b_alone_even_when_interleaving_everybody(
     assert sources(response) == {"B"}
     assert (line["served"], line["pinned"], line["mode"]) == ("B", "B", "INTERLEAVE")
     assert line["in_sample"] is not True  # never an interleaving exposure
+    assert set(line["arms"]) == {"B"}  # ranker A did not run
 
 
 def test_pinned_a_route_is_served_a_alone(
@@ -156,3 +157,14 @@ def test_ssm_unreachable_serves_the_baseline_within_the_deadline(
     _, again = invoke(make_event("/recommend", "u2"))
     assert again["fallback_reason"] == "config_error"
     assert time.monotonic() - started < ssm.CONNECT_TIMEOUT_S
+
+
+def test_an_http_api_catch_all_route_is_routed_by_its_path(
+    invoke: Invoker, switches: Callable[..., None]
+) -> None:
+    """An HTTP API $default route: the handler pins by the request's raw path."""
+    switches(**ON)
+    event = http_event("/b/recommend", "u1")
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    response, line = invoke(event)
+    assert sources(response) == {"B"} and line["pinned"] == "B"
