@@ -408,9 +408,11 @@ class Engine:
         except Exception as exc:
             call.fall_back("bucketing_error", exc)
             return ()
+        pin = _PIN.get()
+        if pin is not None:  # logged even when the kill switch overrides it
+            call.pinned = pin[:64] if isinstance(pin, str) else repr(pin)[:64]
         if mode == self.baseline:  # the kill switch overrides every pin
             return ()
-        pin = _PIN.get()
         if pin is not None:
             return self._pinned(call, pin)
         if mode != INTERLEAVE:
@@ -430,15 +432,13 @@ class Engine:
         return self.arms if call.in_sample else ()
 
     def _pinned(self, call: _Call, pin: object) -> tuple[str, ...]:
-        name = pin if isinstance(pin, str) else repr(pin)
-        call.pinned = name[:64]
         if pin == self.baseline:
             return ()
         if isinstance(pin, str) and pin in self.others:
             return (pin,)
         call.fall_back(
             "invalid_pin",
-            f"pinned to {name[:64]!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
+            f"pinned to {call.pinned!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
         )
         return ()
 
