@@ -106,6 +106,7 @@ class _Call:
         "mode",
         "outcomes",
         "pinned",
+        "produced",
         "ranking_id",
         "reason",
         "seed",
@@ -147,6 +148,8 @@ class _Call:
         self.handler_value: Any = None
         self.handler_error: BaseException | None = None
         self.handler_ms: float | None = None
+        #: Items pulled per streaming arm, filled by the arm-running step when it streams.
+        self.produced: dict[str, int] = {}
 
     def fall_back(self, reason: FallbackReason, error: BaseException | str) -> None:
         """Note why the handler's answer is served. Callers return right after: one reason a call."""
@@ -728,6 +731,7 @@ class Engine:
             rows=_rows(outcome.value),
             error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
             top=top,
+            produced=call.produced.get(arm),
         )
 
     def _handler_items(self, call: _Call, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
