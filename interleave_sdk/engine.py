@@ -188,7 +188,6 @@ class Engine:
 
     def __init__(
         self,
-        func: Callable[..., Any],
         options: Options,
         *,
         method_like: bool,
@@ -645,6 +644,13 @@ class Engine:
     # -- the record ---------------------------------------------------------------------------
 
     def _record(self, call: _Call) -> None:
+        """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
+        try:
+            self._write(call)
+        except Exception:  # the last guard: the caller's answer (or exception) stands
+            logger.exception("interleave-sdk: the ranking line of %s could not be written", call.ranking_id)
+
+    def _write(self, call: _Call) -> None:
         """Build the one record of this call and hand it through the processors to the sink."""
         try:
             record = self._build(call)
