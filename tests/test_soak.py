@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from interleave_sdk import ArmExecutor, ConfigSnapshot, Settings
+from interleave_sdk import ArmExecutor, ConfigSnapshot, Settings, last_ranking_id
 from interleave_sdk.decorator import interleaved
 
 CALLERS = 32
@@ -190,8 +190,9 @@ def test_soak_many_callers_random_faults_and_config_flips() -> None:
                 with lock:
                     problems.append(f"SDK exception: {exc!r}")
                 continue
-            mine.append((result.attrs["ranking_id"], fault_b))
-            entry = ledger.by_id.get(result.attrs["ranking_id"])
+            ranking_id = last_ranking_id()
+            mine.append((ranking_id, fault_b))
+            entry = ledger.by_id.get(ranking_id)
             if entry is None or not valid(result, entry[1]):
                 with lock:
                     problems.append(f"invalid response {entry}: {result['item_id'].tolist()}")

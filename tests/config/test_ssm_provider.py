@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 import interleave_sdk.config.ssm as ssm_module
 from interleave_sdk.config import PARSERS, ConfigProvider, SSMConfig
 from interleave_sdk.config.ssm import make_client
-from interleave_sdk.decorator import Interleaver
+from interleave_sdk.decorator import interleaved
 from interleave_sdk.errors import ConfigError, ConfigUnavailable
 from interleave_sdk.testing import CapturingSink
 
@@ -174,8 +174,11 @@ def test_no_client_is_created_at_construction_or_decoration(
     """Building SSMConfig, or decorating with the default provider, creates no boto3 client."""
     made: list[dict[str, Any]] = []
     monkeypatch.setattr(ssm_module, "make_client", lambda **kw: made.append(kw) or FakeSSM())
-    engine = Interleaver({"B": lambda user_id: None})
-    assert isinstance(engine.config, SSMConfig)
+
+    @interleaved(rankers={"B": lambda user_id: None})  # the default provider is an SSMConfig
+    def recommend(user_id: str) -> None:
+        return None
+
     SSMConfig()
     assert made == []
 
