@@ -67,3 +67,30 @@ def test_the_arms_frames_are_not_changed() -> None:
     merged.loc[0, "rank"] = 99
     for arm, frame in source.items():
         pd.testing.assert_frame_equal(frame, before[arm])
+
+
+@pytest.mark.usefixtures("column_path")
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["x", "y"], ["x", "y"]),
+        (np.array([3, 1], dtype=np.int32), [3, 1]),
+        (np.array([2.0, 0.5]), [2, 0.5]),
+        (pd.array([5, 6], dtype="Int64"), [5, 6]),
+    ],
+)
+def test_ranking_ids_read_the_item_column_whatever_its_dtype(values: object, expected: list[object]) -> None:
+    """The item column is read by position, on either column path, into canonical ids."""
+    frame = pd.DataFrame({"score": [0.2, 0.1], "item_id": values})
+    got = frames.ranking_ids("A", frame, "item_id")
+    assert got == expected and [type(x) for x in got] == [type(x) for x in expected]
+
+
+@pytest.mark.usefixtures("column_path")
+def test_ranking_ids_refuse_a_missing_or_doubled_item_column() -> None:
+    """No item column, or two of them: a RankerOutputError that says which."""
+    with pytest.raises(frames.RankerOutputError, match="no column 'item_id'"):
+        frames.ranking_ids("A", pd.DataFrame({"id": [1]}), "item_id")
+    doubled = pd.DataFrame([[1, 2]], columns=["item_id", "item_id"])
+    with pytest.raises(frames.RankerOutputError, match="2 columns named 'item_id'"):
+        frames.ranking_ids("A", doubled, "item_id")
