@@ -63,6 +63,7 @@ def test_kill_switch_overrides_every_pin(
     response, line = invoke(make_event(path, "u1"))
     assert sources(response) == {"A"}
     assert line["served"] == "A" and line["mode"] == "A"
+    assert line["pinned"] == invoke.app.ROUTES[path]  # the overridden pin stays visible
 
 
 def test_unified_route_in_sample_is_interleaved(

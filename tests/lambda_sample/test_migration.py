@@ -83,10 +83,12 @@ def test_step1_each_legacy_route_serves_its_own_ranker(fleet: Fleet) -> None:
 
 
 def test_step1_query_exposes_a_kill_switch_overriding_the_b_route(fleet: Fleet) -> None:
-    """With mode=A the B route serves A: the query shows an unpinned row instead of row B."""
+    """With mode=A the B route serves A: the query shows every B line as served by the wrong arm."""
     fleet.step(mode="A")
     fleet.traffic("/b/recommend", USERS[:10])
-    assert [r["route_pin"] for r in fleet.query("step1_legacy_routes")] == ["unpinned"]
+    assert fleet.query("step1_legacy_routes") == [
+        {"route_pin": "B", "lines": 10, "wrong_arm": 10, "interleaved": 0, "fallbacks": 0}
+    ]
 
 
 def test_step2_unified_route_serves_a_to_everybody(fleet: Fleet) -> None:
