@@ -57,7 +57,9 @@ def interleaved(
     ``rankers[baseline]`` names another callable. Three or more arms multileave. ``processors``
     are ``record -> record | None`` callables run on each log record before the ``sink``;
     ``candidates`` is a shared stage run once per request whose result every arm receives as the
-    keyword argument ``candidates``. See docs/quickstart.md for every option. ``enabled=False``
+    keyword argument ``candidates``. An ``async def`` function is decorated into a coroutine
+    function running the same procedure with the arms as tasks; a generator function is refused.
+    See docs/quickstart.md for every option. ``enabled=False``
     returns the function undecorated. Every option is checked here; a wrong one raises
     ``TypeError`` or ``ValueError`` naming the fix.
     """
@@ -257,7 +259,7 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
                 user_index = i
             if p.default is not p.empty:
                 user_default = p.default
-    return Engine(func, options, method_like=method_like, user_index=user_index, user_default=user_default)
+    return Engine(options, method_like=method_like, user_index=user_index, user_default=user_default)
 
 
 def _accepts(fn: Callable[..., Any], keyword: str) -> bool:

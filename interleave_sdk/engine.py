@@ -106,6 +106,7 @@ class _Call:
         "mode",
         "outcomes",
         "pinned",
+        "produced",
         "ranking_id",
         "reason",
         "seed",
@@ -147,6 +148,8 @@ class _Call:
         self.handler_value: Any = None
         self.handler_error: BaseException | None = None
         self.handler_ms: float | None = None
+        #: Items pulled per streaming arm, filled by the arm-running step when it streams.
+        self.produced: dict[str, int] = {}
 
     def fall_back(self, reason: FallbackReason, error: BaseException | str) -> None:
         """Note why the handler's answer is served. Callers return right after: one reason a call."""
@@ -185,7 +188,6 @@ class Engine:
 
     def __init__(
         self,
-        func: Callable[..., Any],
         options: Options,
         *,
         method_like: bool,
@@ -408,9 +410,11 @@ class Engine:
         except Exception as exc:
             call.fall_back("bucketing_error", exc)
             return ()
+        pin = _PIN.get()
+        if pin is not None:  # logged even when the kill switch overrides it
+            call.pinned = pin[:64] if isinstance(pin, str) else repr(pin)[:64]
         if mode == self.baseline:  # the kill switch overrides every pin
             return ()
-        pin = _PIN.get()
         if pin is not None:
             return self._pinned(call, pin)
         if mode != INTERLEAVE:
@@ -430,15 +434,13 @@ class Engine:
         return self.arms if call.in_sample else ()
 
     def _pinned(self, call: _Call, pin: object) -> tuple[str, ...]:
-        name = pin if isinstance(pin, str) else repr(pin)
-        call.pinned = name[:64]
         if pin == self.baseline:
             return ()
         if isinstance(pin, str) and pin in self.others:
             return (pin,)
         call.fall_back(
             "invalid_pin",
-            f"pinned to {name[:64]!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
+            f"pinned to {call.pinned!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
         )
         return ()
 
@@ -642,6 +644,13 @@ class Engine:
     # -- the record ---------------------------------------------------------------------------
 
     def _record(self, call: _Call) -> None:
+        """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
+        try:
+            self._write(call)
+        except Exception:  # the last guard: the caller's answer (or exception) stands
+            logger.exception("interleave-sdk: the ranking line of %s could not be written", call.ranking_id)
+
+    def _write(self, call: _Call) -> None:
         """Build the one record of this call and hand it through the processors to the sink."""
         try:
             record = self._build(call)
@@ -673,6 +682,7 @@ class Engine:
             logger.warning("interleave-sdk: log sink failed for ranking %s: %r", call.ranking_id, exc)
 
     def _build(self, call: _Call) -> dict[str, Any]:
+        """The record, from what the call learned; the one place the reason is finalised."""
         reason, error = call.reason, call.error
         served = call.served
         if served is None:
@@ -685,7 +695,7 @@ class Engine:
         arms = {arm: self._arm_entry(call, arm, outcome) for arm, outcome in call.outcomes.items()}
         items = call.items
         if items is None and served == self.baseline:
-            items = self._handler_items(call, arms)
+            items = self._handler_items(call)
         if call.served is None and self.baseline not in arms and call.handler_state == _DONE:
             arms[self.baseline] = arm_entry(
                 "error" if call.handler_error is not None else "ok",
@@ -728,9 +738,10 @@ class Engine:
             rows=_rows(outcome.value),
             error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
             top=top,
+            produced=call.produced.get(arm),
         )
 
-    def _handler_items(self, call: _Call, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def _handler_items(self, call: _Call) -> list[dict[str, Any]]:
         """The handler's served list as items (its ids, canonical); [] when it has none."""
         if call.handler_state != _DONE or call.handler_error is not None:
             return []

@@ -69,6 +69,8 @@ def handler(event, context):
 def route(event):
     """(method, path) of a REST API (v1) or HTTP API (v2) proxy event, without the stage."""
     if event.get("version") == "2.0":
+        if event["routeKey"] == "$default":  # a catch-all route: the request's own method and path
+            return event["requestContext"]["http"]["method"], event["rawPath"]
         method, _, path = event["routeKey"].partition(" ")  # "GET /a/recommend"
         return method, path
     return event["httpMethod"], event.get("resource") or event["path"]

@@ -7,7 +7,7 @@ SELECT
     mode,
     served,
     count(*) AS lines
-FROM ranking_log
+FROM ranking_ops
 WHERE dt >= ? AND ts >= ? AND event = 'ranking'
 GROUP BY mode, served
 ORDER BY mode, served

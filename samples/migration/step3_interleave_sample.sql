@@ -11,7 +11,7 @@ SELECT
     sum(CASE WHEN served = 'interleaved' THEN 1 ELSE 0 END) AS interleaved,
     sum(CASE WHEN in_sample AND served <> 'interleaved' THEN 1 ELSE 0 END) AS in_sample_fallbacks,
     round(avg(CASE WHEN in_sample THEN 1.0 ELSE 0.0 END), 4) AS in_sample_share
-FROM ranking_log
+FROM ranking_ops
 WHERE dt >= ? AND ts >= ? AND event = 'ranking' AND pinned IS NULL AND mode = 'INTERLEAVE'
 GROUP BY sampling_rate
 ORDER BY sampling_rate

@@ -7,7 +7,7 @@ SELECT
     count(*) AS lines,
     count(DISTINCT user_id) AS users,
     sum(CASE WHEN served = 'interleaved' THEN 1 ELSE 0 END) AS interleaved
-FROM ranking_log
+FROM ranking_ops
 WHERE dt >= ? AND ts >= ? AND event = 'ranking'
 GROUP BY coalesce(pinned, 'unified')
 ORDER BY route

@@ -6,5 +6,5 @@ SELECT
     sum(CASE WHEN pinned IS NOT NULL THEN 1 ELSE 0 END) AS pinned_lines,
     sum(CASE WHEN served = 'interleaved' THEN 1 ELSE 0 END) AS interleaved,
     sum(CASE WHEN fallback_reason IS NOT NULL THEN 1 ELSE 0 END) AS fallbacks
-FROM ranking_log
+FROM ranking_ops
 WHERE dt >= ? AND ts >= ? AND event = 'ranking'

@@ -2,7 +2,7 @@
 
     python samples/migration/verify.py step1_legacy_routes 'logs/*.jsonl.gz' 2026-11-29T10:00:00.000Z
 
-The same SQL files run unchanged in Athena over the ranking_log table (ranking_log_athena.sql),
+The same SQL files run unchanged in Athena over the ranking_ops table (ranking_ops_athena.sql),
 with the same two parameters: the UTC day as yyyy/MM/dd, then the time the step began.
 """
 
@@ -18,7 +18,7 @@ def run_query(name, logs, since):
     """The rows of ``NAME.sql`` over ``logs`` (a path or glob) from ``since`` (ISO time, ...Z)."""
     con = duckdb.connect()
     try:
-        con.execute((HERE / "ranking_log_duckdb.sql").read_text().replace("{path}", str(logs)))
+        con.execute((HERE / "ranking_ops_duckdb.sql").read_text().replace("{path}", str(logs)))
         day = since[:10].replace("-", "/")
         cursor = con.execute((HERE / f"{name}.sql").read_text(), [day, since])
         columns = [column[0] for column in cursor.description]

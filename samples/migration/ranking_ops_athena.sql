@@ -1,9 +1,10 @@
--- The ranking log as the table ranking_log that the migration queries read, in Athena (engine v3),
+-- The ranking log as the table ranking_ops that the migration queries read, in Athena (engine v3),
 -- over the objects the sample's Firehose stream writes ({location}: the stack output
 -- RankingLogLocation; {database}; {first_day}: yyyy/MM/dd of the first delivery). Only the
--- operational fields: the analysis tables come from interleave_sdk.analysis.sql.athena_ddl().
+-- operational fields, in a table of its own beside the analysis's table over the same objects
+-- (interleave_sdk.analysis.sql.athena_ddl(), whose default name is ranking_log).
 -- dt is the day Firehose delivered a line (UTC), projected so no partition needs adding.
-CREATE EXTERNAL TABLE IF NOT EXISTS {database}.ranking_log (
+CREATE EXTERNAL TABLE IF NOT EXISTS {database}.ranking_ops (
     event string,
     ts string,
     ranking_id string,
