@@ -105,6 +105,18 @@ class UnknownCreditRuleError(UnknownNameError, AnalysisInputError):
     kind = "credit rule"
 
 
+class AthenaQueryError(AnalysisError):
+    """An Athena query that failed, was cancelled or ran out of time; names the query and why."""
+
+    def __init__(self, query_id: str, state: str, reason: str, statement: str) -> None:
+        self.query_id = query_id
+        self.state = state
+        self.reason = reason
+        self.statement = statement
+        head = " ".join(statement.split())[:80]
+        super().__init__(f"Athena query {query_id} {state}: {reason} (query: {head}...)")
+
+
 class OutcomesError(InterleaveError, ValueError):
     """A per-impression outcomes table (or a statistics argument) that cannot be analysed."""
 

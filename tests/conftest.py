@@ -1,5 +1,5 @@
 """Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
-hung arms wait on, and a runner for the sample programs.
+hung arms wait on, a runner for the sample programs, and a local SSM endpoint (moto over HTTP).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import pytest
 
 from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.testing import CapturingSink
+
+from .local_aws import REGION, LocalSSM
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +88,7 @@ def make_recommender(
         config = StaticConfig(**{"mode": "INTERLEAVE", **settings})
 
         @interleaved(
-            rankers={"A": rank_a, "B": rank_b},
+            rankers={"B": rank_b},
             config=config,
             sink=sink,
             executor=executor,
@@ -118,3 +120,56 @@ def run_sample() -> Callable[[str], str]:
         ).stdout
 
     return run
+
+
+# -- the local SSM endpoint -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dummy credentials and region; no profile, config file or metadata service is consulted."""
+    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SSM",
+            "AWS_REGION",
+        ):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        mp.setenv("AWS_CONFIG_FILE", nowhere)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_env: None) -> Iterator[LocalSSM]:
+    server = LocalSSM()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssm_url(moto_server: LocalSSM) -> str:
+    """The endpoint URL, with every parameter of earlier tests deleted."""
+    admin = moto_server.admin()
+    names = [
+        parameter["Name"]
+        for page in admin.get_paginator("get_parameters_by_path").paginate(Path="/", Recursive=True)
+        for parameter in page["Parameters"]
+    ]
+    for start in range(0, len(names), 10):
+        admin.delete_parameters(Names=names[start : start + 10])
+    return moto_server.url
+
+
+@pytest.fixture
+def admin(ssm_url: str, moto_server: LocalSSM) -> Any:
+    """A client with ordinary timeouts for arranging parameters."""
+    return moto_server.admin()

@@ -9,14 +9,16 @@ from __future__ import annotations
 import gzip
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from .credit import get_credit_rule
+from .credit import CreditRule, get_credit_rule
+from .filters import ExposureFilter
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
 from .sequential import SequentialVerdict
 from .sources import FeedbackInput, PathSpec, expand_paths, load_feedback
@@ -29,6 +31,25 @@ from .stats import (
 )
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
+
+
+class AttributionEngine(Protocol):
+    """An engine object (e.g. :class:`~interleave_sdk.analysis.athena.AthenaEngine`): the step
+    files run somewhere, the same outcomes come back."""
+
+    name: str
+
+    def run(
+        self,
+        exposures: PathSpec | None,
+        feedback: pd.DataFrame,
+        *,
+        rule: CreditRule,
+        kinds: Mapping[str, int],
+        negative_counts: bool,
+        window_seconds: int,
+        filters: ExposureFilter,
+    ) -> Attribution: ...
 UNITS: tuple[str, ...] = ("user", "impression")
 
 
@@ -110,8 +131,12 @@ def window_seconds(window_hours: float) -> int:
     return round(window_hours * 3600)
 
 
+def engine_name(engine: str | AttributionEngine) -> str:
+    return engine if isinstance(engine, str) else engine.name
+
+
 def attribute(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     credit: str = "competitive",
@@ -119,35 +144,62 @@ def attribute(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> tuple[Attribution, dict[str, int]]:
-    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics.
+
+    ``engine`` is a name (``duckdb``, ``pandas``) or an engine object such as
+    ``AthenaEngine(...)``, whose exposures are its table (pass ``exposures=None``).
+    ``experiment``, ``since`` (inclusive) and ``until`` (exclusive) select exposures by the log's
+    experiment field and exposure time (UTC); see :class:`~.filters.ExposureFilter`.
+
+    ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
+    processor); feedback ids are hashed the same way before the join.
+    """
     rule = get_credit_rule(credit)
+    key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
-    if engine not in ENGINES:
-        raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    loaded = load_feedback(feedback)
+    filters = ExposureFilter.build(experiment, since, until)
     runner: Callable[..., Attribution]
-    if engine == "duckdb":
+    if not isinstance(engine, str):
+        runner = engine.run
+    elif engine == "athena":
+        raise AnalysisInputError(
+            "engine 'athena' needs its settings: pass engine=AthenaEngine(database=..., "
+            "table=..., output=...) from interleave_sdk.analysis.athena"
+        )
+    elif engine not in ENGINES:
+        raise AnalysisInputError(
+            f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}, or an AthenaEngine"
+        )
+    elif engine == "duckdb":
         from .engine import DuckDBEngine
 
         runner = DuckDBEngine().run
     else:
         from .reference import run as runner
+    loaded = load_feedback(feedback, columns=columns)
+    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
     result = runner(
         exposures,
-        loaded.frame,
+        feedback_frame,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
         window_seconds=seconds,
+        filters=filters,
     )
     return result, loaded.quality
 
 
 def analyze(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     unit: str = "user",
@@ -156,12 +208,17 @@ def analyze(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
     n_boot: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
     series_points: int = 50,
     progress: Callable[[str], None] | None = None,
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -171,6 +228,9 @@ def analyze(
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
     ``alpha`` is the level of both verdicts (fixed-horizon and sequential); ``series_points`` how
     many growing prefixes of the impressions the over-time series evaluates (0: none).
+    ``experiment``, ``since``, ``until``, ``columns`` and engine objects: see :func:`attribute`.
+    ``user_id_salt``: set it when the logs were written with the ``hash_user_ids(salt)``
+    processor, so feedback (raw ids) is hashed with the same key and still joins.
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
@@ -188,6 +248,11 @@ def analyze(
         negative_counts=negative_counts,
         window_hours=window_hours,
         engine=engine,
+        experiment=experiment,
+        since=since,
+        until=until,
+        columns=columns,
+        user_id_salt=user_id_salt,
     )
     report("attribution")
     result = summarize(
@@ -201,7 +266,7 @@ def analyze(
         matching=attributed.matching,
         data_quality={**attributed.data_quality, **feedback_quality},
         events=attributed.events,
-        experiment=experiment_name(exposures),
+        experiment=experiment if experiment is not None else experiment_name(exposures),
     )
     report("statistics")
     result.parameters.update(
@@ -212,11 +277,14 @@ def analyze(
             "negative": list(negative),
             "negative_counts": negative_counts,
             "window_hours": window_hours,
-            "engine": engine,
+            "engine": engine_name(engine),
+            **ExposureFilter.build(experiment, since, until).describe(),
+            "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
             "alpha": alpha,
             "series_points": series_points,
+            "user_ids_hashed": user_id_salt is not None,
         }
     )
     return result
@@ -280,3 +348,23 @@ def time_span(outcomes: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | Non
     if ts.empty:
         return None
     return ts.min(), ts.max()
+
+
+def _salt_key(salt: object) -> bytes | None:
+    if salt is None:
+        return None
+    from ..observability.processors import check_salt
+
+    try:
+        return check_salt(salt)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisInputError(f"user_id_salt: {exc}") from exc
+
+
+def hashed_user_ids(feedback: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Feedback with each user id replaced by its keyed hash, as the logging processor wrote it."""
+    from ..observability.processors import hash_user_id
+
+    users = feedback["user_id"].map(lambda user: hash_user_id(user, key) if isinstance(user, str) else user)
+    hashed: pd.DataFrame = feedback.assign(user_id=users)
+    return hashed

@@ -29,13 +29,28 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per run (2000)")
-    parser.add_argument("--click-model", default="navigational", choices=available_click_models())
+    parser.add_argument(
+        "--click-model",
+        default="navigational",
+        choices=available_click_models(),
+        help="how simulated users click (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="traffic, ids and clicks (0)")
     parser.add_argument("--world-seed", type=int, default=7, help="catalogue and users (7)")
     parser.add_argument("--arms", default="v1,v2", help="model versions A,B (v1,v2)")
     parser.add_argument("--gap", type=float, default=None, help="quality gap of v2 over v1")
-    parser.add_argument("--credit", default="competitive", choices=available_credit_rules())
-    parser.add_argument("--unit", default="user", choices=("user", "impression"))
+    parser.add_argument(
+        "--credit",
+        default="competitive",
+        choices=available_credit_rules(),
+        help="how clicks credit the arms in the analysis (default %(default)s)",
+    )
+    parser.add_argument(
+        "--unit",
+        default="user",
+        choices=("user", "impression"),
+        help="what one vote is in the verdict: a user or an impression (default %(default)s)",
+    )
     parser.add_argument("--no-ab", action="store_true", help="skip the A/B counterpart")
     parser.add_argument("--alpha", type=float, default=0.05, help="level of every test (0.05)")
     parser.add_argument(
@@ -46,7 +61,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="module:factory")
     parser.add_argument("--app-dir", type=Path, default=Path("."), help="put on sys.path first")
-    parser.add_argument("--format", default="text", choices=("text", "json"))
+    parser.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "json"),
+        help="text: the verdict table and a summary; json: one object (default %(default)s)",
+    )
     parser.set_defaults(func=run)
 
 
