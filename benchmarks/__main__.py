@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import arms, overhead, team_draft_bench
+from . import arms, optimized_bench, overhead, team_draft_bench
 from .timing import machine
 
 TARGETS = {
@@ -31,7 +31,7 @@ TARGETS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         report["4_team_draft"] = _stamped(
             lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
         )
+    if 5 in cases:
+        report["5_optimized"] = _stamped(optimized_bench.run, args.quick)
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
         report["analysis"] = analysis.run()
@@ -171,6 +173,9 @@ def render(report: dict[str, Any]) -> str:
                     )
                 )
         lines.append(f"  mpkato/interleaving: {report['4_team_draft']['mpkato']}")
+    if "5_optimized" in report:
+        lines += _heading("5. Optimized vs Team Draft at k=10 (µs per draw)", "ratio to TD p50 / p99")
+        lines += optimized_bench.render(report["5_optimized"], _row)
     if "analysis" in report:
         lines += ["", "analysis benchmarks: see the JSON file"]
     return "\n".join(lines)
