@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -355,8 +355,7 @@ def test_the_cache_is_bounded() -> None:
 def registered(request: pytest.FixtureRequest) -> Iterator[str]:
     """An optimized method registered under a test name with a generous budget (no timing luck)."""
     method = OptimizedInterleaver(f"test_replay_{request.param}", request.param, time_budget_ms=10_000)
-    api.register(method.name)(method)
-    api.register_rebuild(method.name)(method.rebuild)
+    method.register()
     yield method.name
     api.unregister(method.name)
 
@@ -459,3 +458,11 @@ def test_both_credit_options_are_registered() -> None:
     assert api.get_method("optimized_inverse_v1") is opt.optimized_inverse
     assert (opt.optimized_linear.credit, opt.optimized_inverse.credit) == ("linear", "inverse")
     assert opt.credits_of(("linear", 4, 4, (3, 2, 1, 0))) != opt.credits_of(("inverse", 4, 4, (3, 2, 1, 0)))
+
+
+def test_the_methods_sample_runs(run_sample: Callable[[str], str]) -> None:
+    """samples/interleaving_methods.py serves an optimized list, replays it, and multileaves."""
+    out = run_sample("interleaving_methods.py").splitlines()
+    assert out[0].startswith("optimized_roomy_v1 ")
+    assert "'choices'" in out[1]
+    assert out[2].startswith("team_draft_v1 ") and "not_two_arms" in out[2]

@@ -267,6 +267,12 @@ class OptimizedInterleaver:
         }
         return Interleaving(tuple(items), tuple(teams), self.name, detail)
 
+    def register(self) -> OptimizedInterleaver:
+        """Register this instance under its name, with its rebuild for replay; returns it."""
+        register(self.name)(self)
+        register_rebuild(self.name)(self.rebuild)
+        return self
+
     def rebuild(self, rankings: Rankings, k: int, detail: Mapping[str, Any]) -> Interleaving:
         """The logged list again, from the arms' top lists and ``detail["choices"]`` alone."""
         names = list(rankings)
@@ -627,8 +633,5 @@ def _solve(
     )
 
 
-optimized_linear = OptimizedInterleaver("optimized_v1", "linear")
-optimized_inverse = OptimizedInterleaver("optimized_inverse_v1", "inverse")
-for _method in (optimized_linear, optimized_inverse):
-    register(_method.name)(_method)
-    register_rebuild(_method.name)(_method.rebuild)
+optimized_linear = OptimizedInterleaver("optimized_v1", "linear").register()
+optimized_inverse = OptimizedInterleaver("optimized_inverse_v1", "inverse").register()
