@@ -604,7 +604,7 @@ def _solve(
         b_eq=b_eq,
         bounds=(0, None),
         method="highs",
-        options={"time_limit": left, "presolve": False, "primal_feasibility_tolerance": 1e-10},
+        options={"time_limit": left, "presolve": False},
     )
     cost.observe(clock() - started)
     if result.status == 2:
