@@ -400,7 +400,8 @@ def test_an_expected_solver_cost_past_the_budget_skips_the_solve_but_probes_now_
         assert skipped.method == "team_draft_v1" and skipped.detail is not None
         assert (skipped.detail["fallback"], skipped.detail["stage"]) == ("time_budget", "predicted")
     assert third.method == "test_predicted"
-    assert cost.estimate_s is not None and cost.estimate_s < 100.0
+    learnt = cost.estimate_s(third.detail["candidates"] if third.detail else 0)
+    assert learnt is not None and learnt < 100.0
 
 
 def test_replay_refuses_choices_that_do_not_fit() -> None:
@@ -467,3 +468,15 @@ def test_the_methods_sample_runs(run_sample: Callable[[str], str]) -> None:
     assert out[0].startswith("optimized_roomy_v1 ")
     assert "'choices'" in out[1]
     assert out[2].startswith("team_draft_v1 ") and "not_two_arms" in out[2]
+
+
+def test_solver_cost_is_learnt_per_size() -> None:
+    """A slow solve over ~1,000 lists does not stop a solve over 16 lists from being tried."""
+    cost = SolverCost()
+    assert cost.allows(0.005, 1000)  # nothing known: try and learn
+    cost.observe(0.050, 1000)
+    assert not cost.allows(0.005, 1000)
+    assert cost.allows(0.005, 16)
+    cost.observe(0.001, 16)
+    assert cost.estimate_s(16) == pytest.approx(0.001)
+    assert cost.estimate_s(1000) == pytest.approx(0.050)
