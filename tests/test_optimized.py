@@ -129,6 +129,15 @@ def solve_or_reason(
         return why.reason
 
 
+def solved_n(a: Sequence[int], b: Sequence[int], k: int) -> int:
+    return min(k, len(set(a[:k]) | set(b[:k])))
+
+
+def in_a(a: Sequence[int], b: Sequence[int], k: int) -> tuple[int, ...]:
+    """For each item of top-k B, its index in top-k A or -1 (the pattern's overlap part)."""
+    return tuple(list(a[:k]).index(x) if x in a[:k] else -1 for x in b[:k])
+
+
 def small_cases() -> list[tuple[tuple[int, ...], tuple[int, ...], int]]:
     """Every pair of lists (≤ 4 items over ≤ 6 ids, up to relabelling) with every k ≤ 4, reduced to
     the distinct (top-k A, top-k B) pairs up to relabelling: the method reads only those."""
@@ -189,6 +198,8 @@ def test_allowed_lists_are_exactly_those_the_method_considers() -> None:
         if isinstance(solved, str):
             continue
         assert solved.candidates == len(allowed_lists(a, b, k)), (a, b, k)
+        pattern = ("linear", solved_n(a, b, k), min(k, len(a)), in_a(a, b, k))
+        assert opt.count_lists(pattern) == solved.candidates
 
 
 def test_disjoint_top_ten_has_1024_candidates_and_is_served() -> None:

@@ -483,6 +483,21 @@ def _transitions(pattern: Pattern) -> tuple[list[list[int]], int]:
     return rows, fresh
 
 
+def count_lists(pattern: Pattern) -> int:
+    """How many allowed lists the pattern has, counted over the prefix states (no enumeration):
+    cheap enough to decide on the candidate cap and the expected solver cost before any work."""
+    rows, _ = _transitions(pattern)
+    paths = {0: 1}
+    for _ in range(pattern[1]):
+        following: dict[int, int] = {}
+        for state, count in paths.items():
+            for child in (rows[state][1], rows[state][4]):
+                if child >= 0:
+                    following[child] = following.get(child, 0) + count
+        paths = following
+    return sum(paths.values())
+
+
 def _enumerate(
     pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
 ) -> tuple[Any, Any]:
@@ -580,6 +595,13 @@ def _solve(
     n = pattern[1]
     if n == 0:
         return Distribution(("",), (1.0,), 1, 0.0)
+    candidates = count_lists(pattern)
+    if candidates > max_candidates:
+        raise Fallback("too_many_candidates", limit=max_candidates, candidates=candidates)
+    if not cost.allows(deadline - clock(), candidates):
+        expected = round((cost.estimate_s(candidates) or 0.0) * 1e3, 3)
+        raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=candidates)
+    began = clock()  # the learnt cost covers enumeration, model building and the solve
     codes, lists = _enumerate(pattern, max_candidates, deadline, clock)
     delta = np.asarray(credits_of(pattern))
     per_position = delta[lists]  # (lists, n): the credit at each position of each list
@@ -602,9 +624,6 @@ def _solve(
     left = deadline - started
     if left <= 0:
         raise Fallback("time_budget", stage="before_solver", candidates=len(lists))
-    if not cost.allows(left, len(lists)):
-        expected = round((cost.estimate_s(len(lists)) or 0.0) * 1e3, 3)
-        raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=len(lists))
     # Sparse in, presolve off: for ~1,000 columns and ~11 rows, converting and presolving cost
     # more than the simplex itself.
     result = linprog(
@@ -615,7 +634,7 @@ def _solve(
         method="highs",
         options={"time_limit": left, "presolve": False},
     )
-    cost.observe(clock() - started, len(lists))
+    cost.observe(clock() - began, len(lists))
     if result.status == 2:
         raise Fallback("infeasible", candidates=len(lists))
     if result.status == 1:  # HiGHS stopped at its time limit
