@@ -31,10 +31,11 @@ only on the overlap pattern of the two top lists, never on the ids, so solved di
 kept in a bounded LRU cache keyed by that pattern.
 
 Never failing: anything that stops a distribution from being found (not two arms, duplicate ids,
-too many allowed lists, the time budget spent, an infeasible or inexact LP, a solver error, SciPy
-missing or still loading) serves Team Draft for this request instead, drawn with the same untouched generator,
-with ``method="team_draft_v1"`` and ``detail={"fallback": <reason>, ...}``. A stream that raises
-while its top items are read is the arm's failure and propagates, as it does for Team Draft.
+too many allowed lists, the time budget spent or expected to be, an infeasible or inexact LP, a
+solver error, SciPy missing or still loading) serves Team Draft for this request instead, drawn
+with the same untouched generator, with ``method="team_draft_v1"`` and
+``detail={"fallback": <reason>, ...}``. A stream that raises while its top items are read is the
+arm's failure and propagates, as it does for Team Draft.
 
 Loading SciPy takes about half a second, far past any request's budget, so a request never waits
 for it: the first one that needs the solver starts the import in a background thread and serves
