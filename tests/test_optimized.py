@@ -491,3 +491,14 @@ def test_solver_cost_is_learnt_per_size() -> None:
     cost.observe(0.001, 16)
     assert cost.estimate_s(16) == pytest.approx(0.001)
     assert cost.estimate_s(1000) == pytest.approx(0.050)
+
+
+def test_a_solution_missing_the_tolerance_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver answer that does not meet the unbiasedness equations to the tolerance is not served."""
+    monkeypatch.setattr(opt, "UNBIASED_TOLERANCE", -1.0)  # no answer can meet it
+    method = OptimizedInterleaver("test_inexact", time_budget_ms=10_000)
+    drawn = method({"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.method == "team_draft_v1"
+    assert drawn.detail is not None and drawn.detail["fallback"] == "inexact_solution"
+    plain = interleave("team_draft_v1", {"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.items == plain.items
