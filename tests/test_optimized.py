@@ -502,3 +502,28 @@ def test_a_solution_missing_the_tolerance_is_refused(monkeypatch: pytest.MonkeyP
     assert drawn.detail is not None and drawn.detail["fallback"] == "inexact_solution"
     plain = interleave("team_draft_v1", {"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
     assert drawn.items == plain.items
+
+
+def is_allowed(lst: Sequence[int], a: Sequence[int], b: Sequence[int], k: int) -> bool:
+    """Every prefix of ``lst`` is a union of a prefix of top-k A and a prefix of top-k B."""
+    ta, tb = top(a, k), top(b, k)
+    unions = {frozenset(ta[:i]) | frozenset(tb[:j]) for i in range(len(ta) + 1) for j in range(len(tb) + 1)}
+    return all(frozenset(lst[:m]) in unions for m in range(1, len(lst) + 1))
+
+
+@pytest.mark.parametrize("case", range(16))
+def test_larger_random_pairs_are_allowed_and_unbiased(case: int) -> None:
+    """Random overlapping pairs at k = 6 and 8: every list served is allowed, and the served
+    distribution is unbiased at every cut-off to 1e-9 under both credits."""
+    chooser = random.Random(500 + case)
+    k = 6 if case % 2 else 8
+    a, b = random_pair(chooser, k)
+    for kind in ("linear", "inverse"):
+        method = OptimizedInterleaver(f"test_random_{kind}", kind, time_budget_ms=10_000)
+        solved = solve_or_reason(method, a, b, k)
+        assert not isinstance(solved, str), (a, b, k, solved)
+        dist = served_distribution(method, a, b, k)
+        assert all(is_allowed(lst, a, b, k) for lst in dist)
+        for j in range(1, k + 1):
+            bias = sum(p * sum(credit(x, a, b, k, kind) for x in lst[:j]) for lst, p in dist.items())
+            assert abs(bias) <= 1e-9, (a, b, k, j, bias)
