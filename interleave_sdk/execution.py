@@ -33,6 +33,7 @@ class ArmOutcome:
     error: BaseException | None = None
     latency_ms: float | None = None
     finished: float | None = None  # clock.monotonic() when the arm returned (deadline checks)
+    reason: str | None = None  # for skipped: pool_saturated | budget_exhausted | baseline_failed
 
     @property
     def ok(self) -> bool:
@@ -45,12 +46,19 @@ def call_arm(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     clock: Clock,
+    *,
+    contain_base_exceptions: bool = False,
 ) -> ArmOutcome:
     """Call ``fn`` and capture its result or exception together with its latency."""
     start = clock.monotonic()
     try:
         value = fn(*args, **kwargs)
     except Exception as exc:  # an arm's failure is data, examined by the caller
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    except BaseException as exc:
+        if not contain_base_exceptions:
+            raise
         end = clock.monotonic()
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
     end = clock.monotonic()
@@ -180,12 +188,9 @@ def _report_late(future: Future[ArmOutcome]) -> None:
 
 
 @dataclass(frozen=True)
-class ArmPair:
-    """Both arms' outcomes for one request, and why the other arm was not run, if it was not."""
-
+class ArmRun:
     baseline: ArmOutcome
-    other: ArmOutcome
-    skipped_reason: str | None = None
+    others: dict[str, ArmOutcome]
 
 
 def run_arms(
@@ -194,42 +199,40 @@ def run_arms(
     deadline: float,
     clock: Clock,
     baseline: tuple[str, Callable[..., Any]],
-    other: tuple[str, Callable[..., Any]],
+    others: Any,
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
-) -> ArmPair:
-    """Run the baseline and the other arm once each and apply the deadline (``clock`` seconds).
-
-    Parallel: the other arm is submitted first, the baseline runs on the calling thread, then the
-    caller waits for the other arm until the deadline (``timeout``), or does not start it at all
-    when every worker is busy (``pool_saturated``). Sequential: the other arm runs after the
-    baseline on the calling thread, only if budget is left (else ``budget_exhausted``); it cannot be
-    interrupted. In both modes a result that was ready only after the deadline counts as
-    ``timeout`` (the calling thread may itself be scheduled late on a busy machine), so which
-    requests enter the experiment does not depend on the execution mode or on scheduling luck.
-    The baseline's own failure is not handled here: its outcome carries the exception for the
-    caller to re-raise.
-    """
+) -> ArmRun:
+    """INTERIM shim until engine-parts lands the N-arm runner."""
     base_arm, base_fn = baseline
-    other_arm, other_fn = other
     if parallel:
-        try:
-            future = executor.submit(other_arm, other_fn, args, kwargs, clock)
-        except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
-            base = call_arm(base_arm, base_fn, args, kwargs, clock)
-            return ArmPair(base, ArmOutcome(other_arm, "error", error=exc))
+        futures: dict[str, Any] = {}
+        for arm, fn in others:
+            try:
+                futures[arm] = executor.submit(arm, fn, args, kwargs, clock)
+            except Exception as exc:
+                futures[arm] = ArmOutcome(arm, "error", error=exc)
         base = call_arm(base_arm, base_fn, args, kwargs, clock)
-        if future is None:
-            return ArmPair(base, ArmOutcome(other_arm, "skipped"), "pool_saturated")
-        return ArmPair(
-            base, _on_time(wait_for(future, other_arm, deadline - clock.monotonic()), deadline)
-        )
+        out = {}
+        for arm, f in futures.items():
+            if isinstance(f, ArmOutcome):
+                out[arm] = f
+            elif f is None:
+                out[arm] = ArmOutcome(arm, "skipped", reason="pool_saturated")
+            else:
+                out[arm] = _on_time(wait_for(f, arm, deadline - clock.monotonic()), deadline)
+        return ArmRun(base, out)
     base = call_arm(base_arm, base_fn, args, kwargs, clock)
-    if base.error is not None:
-        return ArmPair(base, ArmOutcome(other_arm, "skipped"))
-    if clock.monotonic() >= deadline:
-        return ArmPair(base, ArmOutcome(other_arm, "skipped"), "budget_exhausted")
-    return ArmPair(base, _on_time(call_arm(other_arm, other_fn, args, kwargs, clock), deadline))
+    out = {}
+    for arm, fn in others:
+        if base.error is not None:
+            out[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+        elif clock.monotonic() >= deadline:
+            out[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
+        else:
+            outcome = call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True)
+            out[arm] = _on_time(outcome, deadline)
+    return ArmRun(base, out)
 
 
 def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:

@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 
 from ..interleaving.api import interleave
+from ..observability import record
 
 EPOCH = datetime(2026, 11, 23, tzinfo=timezone.utc)
 
@@ -36,33 +37,32 @@ def ranking_record(
     *,
     served: str = "interleaved",
 ) -> dict[str, Any]:
-    """One log line as a dict; ``items`` are (item_id, team, rank in A, rank in B) in order."""
-    return {
-        "schema_version": 1,
-        "event": "ranking",
-        "ts": iso(ts),
-        "sdk_version": "0.1.0",
-        "ranking_id": ranking_id,
-        "experiment": "synthetic",
-        "user_id": user_id,
-        "mode": "INTERLEAVE",
-        "served": served,
-        "in_sample": True,
-        "bucket": 0.1,
-        "sampling_rate": 1.0,
-        "method": "team_draft_v1",
-        "seed": None,
-        "k": len(items),
-        "config": {"source": "static", "version": None, "age_ms": 0.0},
-        "arms": {},
-        "fallback_reason": None,
-        "error": None,
-        "items": [
+    """One log line as a dict; ``items`` are (item_id, team, rank in A, rank in B) in order.
+
+    Built by the engine's own record builder, so synthetic lines have exactly the real shape.
+    """
+    return record.ranking_record(
+        ranking_id=ranking_id,
+        ts=iso(ts),
+        experiment="synthetic",
+        user_id=user_id,
+        mode="INTERLEAVE",
+        served=served,
+        in_sample=True,
+        bucket=0.1,
+        sampling_rate=1.0,
+        method="team_draft_v1",
+        method_requested="team_draft_v1",
+        k=len(items),
+        config={"source": "static", "version": None, "age_ms": 0.0},
+        items=[
             {"item_id": item, "position": p, "source_ranker": team, "ranks": {"A": ra, "B": rb}}
             for p, (item, team, ra, rb) in enumerate(items, start=1)
         ],
-        "timings": {"total_ms": 1.0, "merge_ms": 0.1},
-    }
+        total_ms=1.0,
+        merge_ms=0.1,
+        sdk_version="0.1.0",
+    )
 
 
 def synthetic_rankings(

@@ -94,3 +94,20 @@ class EnvConfig:
 
     def __repr__(self) -> str:
         return f"EnvConfig(prefix={self._prefix!r})"
+
+
+def checked_snapshot(value: object) -> ConfigSnapshot:
+    """INTERIM shim until engine-parts lands it."""
+    import math
+
+    from ..errors import ConfigError
+
+    if not isinstance(value, ConfigSnapshot):
+        raise ConfigError(f"config provider returned {type(value).__name__}, expected ConfigSnapshot")
+    if not isinstance(value.settings, Settings):
+        raise ConfigError("snapshot settings is not Settings")
+    Settings.from_mapping(value.settings.as_dict())
+    age = value.age_s
+    if not isinstance(age, (int, float)) or not math.isfinite(age) or age < 0:
+        raise ConfigError(f"age_s {age!r}")
+    return value

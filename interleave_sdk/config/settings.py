@@ -27,6 +27,10 @@ def parse_mode(value: object) -> str:
     """Mode is case-insensitive on input and upper-case once parsed."""
     if isinstance(value, str) and value.strip().upper() in MODES:
         return value.strip().upper()
+    import re
+
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", value.strip()):
+        return value.strip()
     raise InvalidConfigValue("mode", value, "one of A, B, INTERLEAVE")
 
 
