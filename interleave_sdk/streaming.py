@@ -27,13 +27,22 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
 from .clock import Clock
 from .errors import RankerOutputError, StreamError
+from .ids import canonical_ids
+from .interleaving.lazy import LazyRanking
+
+
+@runtime_checkable
+class StreamingRanker(Protocol):
+    """An object whose ``rank_stream(...)`` yields items best first (``rank_full`` optional)."""
+
+    def rank_stream(self, *args: Any, **kwargs: Any) -> Iterable[Any]: ...
 
 
 def is_streaming(ranker: object) -> bool:
@@ -127,27 +136,34 @@ class ArmStream:
     def _add(self, row: Mapping[Any, Any]) -> None:
         if self.item_col not in row:
             raise self._invalid(f"yielded a row without {self.item_col!r} after {self.produced} items")
-        item = row[self.item_col]
         try:
-            if item is None or item is pd.NA or item != item:
-                raise self._invalid(f"yielded a null item id after {self.produced} items")
-            duplicate = item in self._seen
-        except TypeError as exc:
-            raise self._invalid(f"yielded an unhashable item id {item!r}") from exc
-        if duplicate:
-            raise self._invalid(f"yielded the duplicate item id {item!r}")
+            # The canonical form (interleave_sdk.ids): the same dedupe, log and replay rules as a
+            # full arm's column, applied one item at a time.
+            item: Hashable = canonical_ids(self.arm, [row[self.item_col]])[0]
+        except RankerOutputError as exc:
+            raise self._invalid(f"yielded a bad item id after {self.produced} items: {exc.problem}") from exc
+        if item in self._seen:
+            raise self._invalid(f"yielded the duplicate item id {item!r} after {self.produced} items")
         self._seen.add(item)
         self.ids.append(item)
         self.rows.append(row)
 
     def _invalid(self, problem: str) -> StreamError:
-        error = StreamError(self.arm, "invalid_output", problem)
-        error.__cause__ = RankerOutputError(self.arm, problem)
-        return error
+        return _invalid(self.arm, problem)
 
-    def ranking(self) -> LazyIds:
-        """The ids as a sequence read by increasing index; reading past the pulled part pulls."""
-        return LazyIds(self)
+    def ranking(self) -> LazyRanking:
+        """The ids as a :class:`LazyRanking`: reading past the pulled part pulls (with checks)."""
+        return LazyRanking(self._lazy_ids())
+
+    def _lazy_ids(self) -> Iterator[Hashable]:
+        index = 0
+        while True:
+            if index >= len(self.ids):
+                self.pull(index + 1)
+                if index >= len(self.ids):
+                    return
+            yield self.ids[index]
+            index += 1
 
     def frame(self) -> pd.DataFrame:
         """The pulled rows as a DataFrame (row ``i`` is item ``ids[i]``), for the merged frame."""
@@ -163,22 +179,6 @@ class ArmStream:
                 close()
 
 
-class LazyIds:
-    """A read-by-index view of an :class:`ArmStream`'s ids that pulls on demand (no ``len``).
-
-    The interleaving methods read lists by increasing index and take ``IndexError`` as the end.
-    """
-
-    def __init__(self, stream: ArmStream) -> None:
-        self._stream = stream
-
-    def __getitem__(self, index: int) -> Hashable:
-        stream = self._stream
-        if index >= len(stream.ids):
-            stream.pull(index + 1)
-        return stream.ids[index]  # IndexError at the end of the stream
-
-
 def open_stream(
     arm: str,
     ranker: object,
@@ -190,22 +190,64 @@ def open_stream(
 ) -> ArmStream:
     """Call the streaming ranker and pre-pull ``prefetch`` items (on the arm's thread).
 
-    A failure here raises: the ranker's exception, or :class:`StreamError` for junk, which the
-    caller turns into the arm's outcome like any ranker failure.
+    A failure here raises: the ranker's own exception from the call, or :class:`StreamError`
+    (junk, a duplicate, an exception while iterating), which the engine turns into the arm's
+    outcome like any ranker failure.
     """
     items = stream_function(ranker)(*args, **kwargs)
     try:
         iterator = iter(items)
-    except TypeError as exc:
-        raise RankerOutputError(
-            arm, f"rank_stream returned {type(items).__name__}, expected an iterator"
-        ) from exc
+    except TypeError:
+        raise _invalid(
+            arm, f"returned {type(items).__name__} from its stream call, expected an iterator"
+        ) from None
     stream = ArmStream(arm, iterator, item_col, clock)
     stream.pull(prefetch)
     if stream.produced == 0:
-        raise RankerOutputError(arm, "streamed no items")
+        raise _invalid(arm, "streamed no items")
     return stream
+
+
+def _invalid(arm: str, problem: str) -> StreamError:
+    """An ``invalid_output`` stream failure (what ranking_ids says of a bad full list)."""
+    return StreamError(arm, "invalid_output", problem)
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+class StreamingArm:
+    """A streaming ranker as an arm of an interleaved request: opens the stream and pre-pulls.
+
+    Runs where any arm runs (a worker thread when parallel, else the calling thread), so the
+    pre-pull is under the request's deadline; returns the :class:`ArmStream` for the merge.
+    """
+
+    def __init__(self, arm: str, ranker: object, item_col: str, prefetch: int, clock: Clock) -> None:
+        self.arm, self.ranker, self.item_col = arm, ranker, item_col
+        self.prefetch, self.clock = prefetch, clock
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ArmStream:
+        return open_stream(
+            self.arm, self.ranker, args, kwargs, self.item_col, self.prefetch, self.clock
+        )
+
+
+class ServedAlone:
+    """A streaming ranker serving a request alone (its mode, or pinned to it).
+
+    ``rank_full`` when the ranker has one (its own whole list); otherwise the first ``k`` items
+    of the stream, which the engine turns into the served frame.
+    """
+
+    def __init__(self, arm: str, ranker: object, item_col: str, k: int, clock: Clock) -> None:
+        self.arm, self.ranker, self.item_col, self.k, self.clock = arm, ranker, item_col, k, clock
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame | ArmStream:
+        full = full_function(self.ranker)
+        if full is not None:
+            frame: pd.DataFrame = full(*args, **kwargs)
+            return frame
+        return open_stream(self.arm, self.ranker, args, kwargs, self.item_col, self.k, self.clock)
+
