@@ -640,7 +640,7 @@ class Engine:
             rows=_rows(outcome.value),
             error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
             top=top,
-            produced=call.streams[arm].produced if arm in call.streams else None,
+            produced=_produced(call, arm, outcome),
         )
 
     def _handler_items(self, call: _Call, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -705,6 +705,15 @@ class _MissingMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise AttributeError(f"ranker {self.arm!r}: {self.owner} has no method {self.name!r}")
+
+
+def _produced(call: _Call, arm: str, outcome: ArmOutcome) -> int | None:
+    """Items a streaming arm yielded (also when it failed midway); None for a full arm."""
+    stream = call.streams.get(arm)
+    if stream is not None:
+        return stream.produced
+    error = outcome.error
+    return error.produced if isinstance(error, StreamError) else None
 
 
 def _rows(value: object) -> int | None:

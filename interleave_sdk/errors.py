@@ -81,10 +81,11 @@ class StreamError(InterleaveError):
     ``timeout``); the ranker's own exception, if any, is the ``__cause__``.
     """
 
-    def __init__(self, arm: str, reason: str, problem: str) -> None:
+    def __init__(self, arm: str, reason: str, problem: str, produced: int | None = None) -> None:
         self.arm = arm
         self.reason = reason
         self.problem = problem
+        self.produced = produced  # items pulled before the failure (the log's arms.<name>.produced)
         super().__init__(f"streaming ranker {arm!r} {problem}")
 
 

@@ -98,7 +98,7 @@ class ArmStream:
         while len(self.ids) < n and not self.exhausted:
             if self.deadline is not None and self.clock.monotonic() >= self.deadline:
                 raise StreamError(
-                    self.arm, "timeout", f"the deadline passed after {self.produced} items"
+                    self.arm, "timeout", f"the deadline passed after {self.produced} items", self.produced
                 )
             row = self._next_row()
             if row is None:
@@ -119,7 +119,10 @@ class ArmStream:
                 return None
             except Exception as exc:  # the ranker's own failure, midway
                 raise StreamError(
-                    self.arm, "arm_error", f"raised {_describe(exc)} after {self.produced} items"
+                    self.arm,
+                    "arm_error",
+                    f"raised {_describe(exc)} after {self.produced} items",
+                    self.produced,
                 ) from exc
             if isinstance(value, pd.DataFrame):
                 if self.item_col not in value.columns:
@@ -149,7 +152,7 @@ class ArmStream:
         self.rows.append(row)
 
     def _invalid(self, problem: str) -> StreamError:
-        return _invalid(self.arm, problem)
+        return _invalid(self.arm, problem, self.produced)
 
     def ranking(self) -> LazyRanking:
         """The ids as a :class:`LazyRanking`: reading past the pulled part pulls (with checks)."""
@@ -204,13 +207,13 @@ def open_stream(
     stream = ArmStream(arm, iterator, item_col, clock)
     stream.pull(prefetch)
     if stream.produced == 0:
-        raise _invalid(arm, "streamed no items")
+        raise _invalid(arm, "streamed no items", 0)
     return stream
 
 
-def _invalid(arm: str, problem: str) -> StreamError:
+def _invalid(arm: str, problem: str, produced: int | None = None) -> StreamError:
     """An ``invalid_output`` stream failure (what ranking_ids says of a bad full list)."""
-    return StreamError(arm, "invalid_output", problem)
+    return StreamError(arm, "invalid_output", problem, produced)
 
 
 def _describe(error: BaseException) -> str:
