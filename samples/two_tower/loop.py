@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from interleave_sdk import last_ranking_id
+
 from .db import Database
 from .world import World
 
@@ -53,7 +55,7 @@ def play(
     for _ in range(requests):
         user_id = int(rng.integers(1, world.n_users + 1))
         served: pd.DataFrame = handler(user_id)
-        ranking_id = served.attrs.get("ranking_id")
+        ranking_id = last_ranking_id()  # sent with the response; the app writes it back
         shown = [int(v) for v in served["item_id"].head(k)]
         decided_at = now() + timedelta(seconds=1)
         rows = [
