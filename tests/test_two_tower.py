@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from interleave_sdk import ArmExecutor
+from interleave_sdk import ArmExecutor, interleave
 from interleave_sdk.analysis.pipeline import analyze
 from interleave_sdk.analysis.sources import PostgresFeedback
 from interleave_sdk.analysis.testing import write_json_lines
@@ -17,7 +19,13 @@ from samples.two_tower import db as database
 from samples.two_tower import world as host
 from samples.two_tower.app import make_handler
 from samples.two_tower.loop import INSERT_SQL, play
-from samples.two_tower.towers import FullTower, StreamingTower, fetch_context, towers
+from samples.two_tower.towers import (
+    FullTower,
+    SharedContext,
+    StreamingTower,
+    fetch_context,
+    towers,
+)
 
 FEEDBACK_QUERY = (
     "SELECT user_id, video_id AS item_id, ts, decision AS kind, ranking_id"
@@ -109,3 +117,84 @@ def test_like_nope_loop_ends_in_a_verdict_for_v2(
     assert result.verdict.winner == "B"
     assert result.verdict.p_value < 0.01
 
+
+
+@pytest.mark.parametrize(
+    ("setup", "mode", "round_trips"),
+    [
+        ({"parallel": True}, "INTERLEAVE", 3),
+        ({"parallel": False}, "INTERLEAVE", 3),
+        ({"parallel": True, "streaming": True}, "INTERLEAVE", 3),
+        ({"parallel": False, "streaming": True}, "INTERLEAVE", 3),
+        ({}, "B", 2),
+        ({}, "A", 2),
+    ],
+    ids=["parallel", "sequential", "streaming", "streaming-sequential", "mode-B", "kill-switch"],
+)
+def test_the_shared_stage_reads_the_user_once_per_request(
+    db: database.Database, world: host.World, setup: dict, mode: str, round_trips: int
+) -> None:
+    """With candidates=, the user's row is read once per request: one query, then one per arm."""
+    stage = SharedContext(db)
+    sink = CapturingSink()
+    executor = ArmExecutor(max_workers=2)
+    try:
+        recommend = make_handler(db, world, sink, executor=executor, stage=stage, mode=mode, **setup)
+        db.reset()
+        for user in (3, 4, 5, 6):
+            recommend(user)
+            assert sink.last["candidates"]["status"] == "ok"
+            assert sink.last["fallback_reason"] is None
+    finally:
+        executor.shutdown()
+    assert stage.calls == 4
+    assert db.reset().round_trips == 4 * round_trips
+
+
+def test_a_failing_shared_stage_serves_v1_as_undecorated(db: database.Database, world: host.World) -> None:
+    """The stage's failure serves tower v1 fetching its own context, reason candidates_error."""
+
+    def broken(user_id: int, **_: object) -> None:
+        raise ConnectionError("users table unavailable")
+
+    sink = CapturingSink()
+    recommend = make_handler(db, world, sink, stage=broken, parallel=False)
+    served = recommend(8)
+    expected = FullTower(db, towers(world)["v1"], limit=100)(8)
+    pd.testing.assert_frame_equal(served, expected)
+    assert sink.last["fallback_reason"] == "candidates_error"
+    assert sink.last["candidates"]["status"] == "error"
+    assert "users table unavailable" in sink.last["candidates"]["error"]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_streaming_towers_pull_one_page_and_draft_as_the_full_lists(
+    db: database.Database, world: host.World, parallel: bool
+) -> None:
+    """Paged kNN arms produce <= K+2 rows each and serve the Team Draft of the full lists."""
+    sink = CapturingSink()
+    executor = ArmExecutor(max_workers=2)
+    try:
+        recommend = make_handler(
+            db, world, sink, executor=executor, shared=True, streaming=True, parallel=parallel
+        )
+        for user in (21, 22, 23):
+            db.reset()
+            served = recommend(user)
+            counts = db.reset()
+            record = sink.last
+            assert record["served"] == "interleaved"
+            assert record["arms"]["A"]["produced"] <= 12 and record["arms"]["B"]["produced"] <= 12
+            assert counts.rows <= 1 + 2 * 12  # the user's row, then one page per arm
+            context = fetch_context(db, user)
+            full = {
+                version: list(FullTower(db, towers(world)[version], limit=100)(user, context)["item_id"])
+                for version in ("v1", "v2")
+            }
+            expected = interleave(
+                "team_draft_v1", {"A": full["v1"], "B": full["v2"]}, 10,
+                random.Random(record["seed"]["value"]),
+            )  # fmt: skip
+            assert list(served["item_id"]) == list(expected.items)
+    finally:
+        executor.shutdown()

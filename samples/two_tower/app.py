@@ -2,7 +2,12 @@
 comparing it with tower v2 as B by interleaving.
 
 ``recommend`` declares ``candidates=None`` and fetches its own context when it gets none: that is
-how it runs undecorated, and how the SDK calls it when it fails open.
+how it runs undecorated, and how the SDK calls it when the shared stage fails. Three set-ups, the
+ones the benchmark compares:
+
+- each arm fetches its own context (no ``candidates=``): the user's row is read once per arm;
+- ``shared=True``: the shared stage reads it once and every arm receives it;
+- ``streaming=True``: both arms page their kNN query, so each scores only what the draft pulls.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.observability.sinks import Sink
 
 from .db import Database
-from .towers import FullTower, UserContext, towers
+from .towers import FullTower, SharedContext, StreamingTower, UserContext, towers
 from .world import World
 
 
@@ -27,23 +32,39 @@ def make_handler(
     *,
     executor: ArmExecutor | None = None,
     parallel: bool = True,
+    shared: bool = False,
+    streaming: bool = False,
+    stage: Callable[..., Any] | None = None,
     k: int = 10,
     limit: int = 100,
     mode: str = "INTERLEAVE",
+    timeout_ms: float = 500.0,
 ) -> Callable[..., pd.DataFrame]:
-    """``recommend`` over towers v1 (A, the decorated function) and v2 (B)."""
+    """``recommend`` over towers v1 (A, the decorated function) and v2 (B).
+
+    ``stage`` replaces the shared stage (tests count or break it); it implies ``shared``.
+    """
     tower = towers(world)
     v1 = FullTower(db, tower["v1"], limit)
-    v2 = FullTower(db, tower["v2"], limit)
-    config = StaticConfig(mode=mode, sampling_rate=1.0, parallel_enabled=parallel)
+    rankers: dict[str, Any]
+    if streaming:  # pages of k rows: the first page is all a Team Draft of k can read
+        rankers = {
+            "A": StreamingTower(db, tower["v1"], page=k, limit=limit),
+            "B": StreamingTower(db, tower["v2"], page=k, limit=limit),
+        }
+    else:
+        rankers = {"B": FullTower(db, tower["v2"], limit)}
+    if stage is None and shared:
+        stage = SharedContext(db)
+    config = StaticConfig(
+        mode=mode, sampling_rate=1.0, parallel_enabled=parallel, timeout_ms=timeout_ms
+    )
 
-    @interleaved(rankers={"B": v2}, config=config, sink=sink, executor=executor, k=k, metrics=False)
+    @interleaved(
+        rankers=rankers, candidates=stage, config=config, sink=sink, executor=executor, k=k,
+        metrics=False,
+    )  # fmt: skip
     def recommend(user_id: int, candidates: UserContext | None = None) -> pd.DataFrame:
         return v1(user_id, candidates)
 
     return recommend
-
-
-def undecorated(db: Database, world: World, version: str = "v1", limit: int = 100) -> Any:
-    """One tower alone, as the host runs it without the SDK (the benchmark's reference)."""
-    return FullTower(db, towers(world)[version], limit)
