@@ -1,6 +1,7 @@
 """``python -m benchmarks``: run the cases, print a table, write the figures as JSON.
 
-Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
+Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset; case 5 is the
+two-tower host on PostgreSQL + pgvector), ``--out``
 (default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
 mpkato/interleaving package from GitHub into a temporary directory). A colleague's
 ``benchmarks.analysis_bench`` module, when present, is run too and its figures included.
@@ -31,7 +32,7 @@ TARGETS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         report["4_team_draft"] = _stamped(
             lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
         )
+    if 5 in cases:  # the two-tower host on PostgreSQL + pgvector (docs/performance.md)
+        from . import two_tower_bench
+
+        report["5_two_tower"] = _stamped(two_tower_bench.run, args.quick)
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
         report["analysis"] = analysis.run()
@@ -171,6 +176,10 @@ def render(report: dict[str, Any]) -> str:
                     )
                 )
         lines.append(f"  mpkato/interleaving: {report['4_team_draft']['mpkato']}")
+    if "5_two_tower" in report:
+        from .two_tower_bench import render as two_tower
+
+        lines += ["", "5. " + two_tower(report["5_two_tower"])]
     if "analysis" in report:
         lines += ["", "analysis benchmarks: see the JSON file"]
     return "\n".join(lines)

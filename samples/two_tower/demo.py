@@ -1,4 +1,5 @@
-"""The two-tower host end to end: PostgreSQL + pgvector, towers v1 and v2 interleaved, like/nope
+"""The two-tower host end to end: PostgreSQL + pgvector, towers v1 and v2 interleaved (the user's
+row read once by the shared stage, both towers streaming their kNN a page at a time), like/nope
 decisions written back, and ``interleave-sdk analyze`` reading them from PostgreSQL to a verdict.
 
 Run with ``make two-tower`` or ``python samples/two_tower/demo.py [--videos N] [--users N]``. It
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         executor = ArmExecutor(max_workers=2)
         try:
             with log_path.open("w", encoding="utf-8") as log:
-                recommend = make_handler(db, world, JsonLineSink(log), executor=executor)
+                recommend = make_handler(
+                    db, world, JsonLineSink(log), executor=executor, shared=True, streaming=True
+                )
                 started = time.perf_counter()
                 db.reset()
                 written = play(recommend, world, db, args.requests, seed=args.seed)
