@@ -90,11 +90,6 @@ def load(dsn: str, world: World) -> None:
         conn.execute("ANALYZE videos; ANALYZE users")
 
 
-def vector_literal(values: np.ndarray) -> str:
-    """A query vector as pgvector's text form (``[x,y,...]``), exact for float32 values."""
-    return "[" + ",".join(map(repr, values.astype(np.float32).tolist())) + "]"
-
-
 def parse_vector(text: str) -> np.ndarray:
     return np.array(text.strip("[]").split(","), dtype=np.float32)
 
