@@ -310,3 +310,10 @@ def test_the_shared_stage_feeds_streams_once_per_request(
         assert sink.last["served"] == "interleaved"
     assert len(calls) == 5
     assert b.candidates == [[f"c{i}" for i in range(50)]] * 5
+
+
+def test_the_streaming_sample_pulls_k_items(run_sample: Any) -> None:
+    """samples/streaming_ranker.py serves 10 items from an endless stream pulled 10 times."""
+    out = run_sample("streaming_ranker.py")
+    assert "B was pulled 10 times; the log says produced=10" in out
+    assert out.splitlines()[0].count("'") == 20  # ten ids

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--videos", type=int, default=32_000, help="videos (32,000)")
     parser.add_argument("--users", type=int, default=2_000, help="users (2,000)")
-    parser.add_argument("--requests", type=int, default=600, help="interleaved requests (600)")
+    parser.add_argument("--requests", type=int, default=300, help="interleaved requests (300)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("out/two_tower"), help="log directory")
     parser.add_argument("--dsn", help="use this PostgreSQL (with pgvector) instead of a new one")
