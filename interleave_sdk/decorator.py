@@ -71,6 +71,18 @@ def interleaved(
         if not enabled:
             return func
         engine = _engine(func, options)
+        if inspect.iscoroutinefunction(getattr(func, "__func__", func)):
+
+            @wrapt.decorator
+            async def async_wrapper(
+                wrapped: Callable[..., Any],
+                instance: Any,
+                args: tuple[Any, ...],
+                kwargs: dict[str, Any],
+            ) -> Any:
+                return await engine.call_async(wrapped, instance, args, kwargs)
+
+            return cast(Callable[P, R], async_wrapper(func))
 
         @wrapt.decorator
         def wrapper(
@@ -202,10 +214,10 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
     """The engine for ``func``, after the checks that need the function itself."""
     target = getattr(func, "__func__", func)
     name = getattr(target, "__qualname__", repr(target))
-    if inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target):
+    if inspect.isasyncgenfunction(target):
         raise TypeError(
-            f"{name!r} is an async function: @interleaved wraps synchronous handlers only; call a "
-            "synchronous decorated function from your async code with asyncio.to_thread(...)"
+            f"{name!r} is an async generator function: the decorated function must return the served "
+            "list; give streaming rankers in rankers= instead"
         )
     if inspect.isgeneratorfunction(target):
         raise TypeError(

@@ -10,7 +10,9 @@ unchanged, with their line written.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import inspect
 import logging
 import math
 import random
@@ -172,6 +174,19 @@ class _Call:
         self.handler_state = _DONE
         return value
 
+    async def run_handler_async(self, *args: Any, **kwargs: Any) -> Any:
+        """:meth:`run_handler` for an ``async def`` handler."""
+        self.handler_state = _RUNNING
+        try:
+            value = await self.wrapped(*args, **kwargs)
+        except BaseException as exc:
+            self.handler_error = exc
+            self.handler_state = _DONE
+            raise
+        self.handler_value = value
+        self.handler_state = _DONE
+        return value
+
 
 class Engine:
     """The engine behind one decorated function: its options, and the per-call procedure."""
@@ -240,19 +255,142 @@ class Engine:
         finally:
             self._record(call)
 
-    def _serve(self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Decide, run, merge: the served object, or ``_HANDLER`` for the decorated function's."""
+    async def call_async(
+        self,
+        wrapped: Callable[..., Any],
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """The same procedure for an ``async def`` handler: arms awaited concurrently."""
+        call = self._begin(wrapped)
+        try:
+            try:
+                served = await self._serve_async(call, instance, args, kwargs)
+            except Exception as exc:  # a defect of ours: logged, never the caller's problem
+                logger.exception("interleave-sdk: internal error, serving the decorated function")
+                call.served = None
+                call.fall_back("internal_error", exc)
+                served = _HANDLER
+            if served is not _HANDLER:
+                return served
+            if call.handler_state == _NOT_RUN:
+                kw = call.handler_kwargs if call.handler_kwargs is not None else kwargs
+                clock = self.clock
+                start = clock.monotonic()
+                try:
+                    await call.run_handler_async(*args, **kw)
+                except BaseException:  # kept on the call; re-raised below as the very object
+                    pass
+                finally:
+                    call.handler_ms = (clock.monotonic() - start) * 1e3
+            if call.handler_error is not None:
+                raise call.handler_error
+            return call.handler_value
+        finally:
+            self._record(call)
+
+    async def _serve_async(
+        self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         arms = self._decide(call, instance, args, kwargs)
-        if self.candidate_stage is not None and call.snapshot is not None and call.reason is None:
-            with_candidates = self._candidates(call, instance, args, kwargs, interleaving=len(arms) > 1)
+        if self._wants_candidates(call):
+            stage = self._callable("candidates", self.candidate_stage, instance)  # type: ignore[arg-type]
+            outcome = await _acall("candidates", stage, args, kwargs, self.clock, contain=True)
+            with_candidates = self._with_candidates(call, outcome, kwargs, interleaving=len(arms) > 1)
             if with_candidates is None:
                 return _HANDLER
             kwargs = call.handler_kwargs = with_candidates
         if not arms or call.reason is not None:
             return _HANDLER
         if len(arms) == 1:
-            return self._single(call, arms[0], instance, args, kwargs)
-        return self._interleave(call, instance, args, kwargs)
+            fn = self._callable(arms[0], self.others[arms[0]], instance, alone=True)
+            return self._single(call, await _acall(arms[0], fn, args, kwargs, self.clock, contain=True))
+        assert call.snapshot is not None
+        settings = call.snapshot.settings
+        deadline = call.t0 + settings.timeout_ms / 1e3
+        run = await self._run_arms_async(call, instance, args, kwargs, deadline, settings.parallel_enabled)
+        return self._interleaved(call, run)
+
+    async def _run_arms_async(
+        self,
+        call: _Call,
+        instance: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deadline: float,
+        parallel: bool,
+    ) -> ArmRun:
+        """Every arm once, as tasks; arms not done by the deadline are cancelled (``timeout``).
+
+        Coroutine rankers are awaited on the event loop; plain callables run in a worker thread
+        (``asyncio.to_thread``) so they never block the loop. Sequential mode awaits them in turn.
+        """
+        clock = self.clock
+        if self.baseline_ranker is None:
+            baseline_fn: Callable[..., Any] = call.run_handler_async
+            contain = False
+        else:
+            baseline_fn = self._callable(self.baseline, self.baseline_ranker, instance)
+            contain = True
+        others = [(arm, self._callable(arm, ranker, instance)) for arm, ranker in self.others.items()]
+        results: dict[str, ArmOutcome] = {}
+        if not parallel:
+            base = await _acall(self.baseline, baseline_fn, args, kwargs, clock, contain=contain)
+            for arm, fn in others:
+                if not base.ok:
+                    results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+                elif clock.monotonic() >= deadline:
+                    results[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
+                else:
+                    results[arm] = _on_time(
+                        await _acall(arm, fn, args, kwargs, clock, contain=True), deadline
+                    )
+            return ArmRun(base, results)
+        tasks = {
+            arm: asyncio.ensure_future(_acall(arm, fn, args, kwargs, clock, contain=True))
+            for arm, fn in others
+        }
+        try:
+            base = await _acall(self.baseline, baseline_fn, args, kwargs, clock, contain=contain)
+            if base.ok:
+                await asyncio.wait(tasks.values(), timeout=max(0.0, deadline - clock.monotonic()))
+        finally:
+            for task in tasks.values():
+                if not task.done():
+                    task.cancel()  # unlike a thread, a late coroutine can be stopped
+        for arm, task in tasks.items():
+            if not base.ok:
+                results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+            elif task.done() and not task.cancelled():
+                results[arm] = _on_time(task.result(), deadline)
+            else:
+                results[arm] = ArmOutcome(arm, "timeout")
+        return ArmRun(base, results)
+
+    def _serve(self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Decide, run, merge: the served object, or ``_HANDLER`` for the decorated function's."""
+        arms = self._decide(call, instance, args, kwargs)
+        if self._wants_candidates(call):
+            stage = self._callable("candidates", self.candidate_stage, instance)  # type: ignore[arg-type]
+            outcome = call_arm("candidates", stage, args, kwargs, self.clock, contain_base_exceptions=True)
+            with_candidates = self._with_candidates(call, outcome, kwargs, interleaving=len(arms) > 1)
+            if with_candidates is None:
+                return _HANDLER
+            kwargs = call.handler_kwargs = with_candidates
+        if not arms or call.reason is not None:
+            return _HANDLER
+        if len(arms) == 1:
+            fn = self._callable(arms[0], self.others[arms[0]], instance, alone=True)
+            return self._single(
+                call, call_arm(arms[0], fn, args, kwargs, self.clock, contain_base_exceptions=True)
+            )
+        assert call.snapshot is not None
+        settings = call.snapshot.settings
+        deadline = call.t0 + settings.timeout_ms / 1e3
+        return self._interleaved(
+            call, self._run_arms(call, instance, args, kwargs, deadline, settings.parallel_enabled)
+        )
 
     def _decide(
         self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -314,13 +452,14 @@ class Engine:
         )
         return ()
 
-    def _candidates(
-        self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, interleaving: bool
+    def _wants_candidates(self, call: _Call) -> bool:
+        """The shared stage runs on every call whose config was read and user found."""
+        return self.candidate_stage is not None and call.reason is None
+
+    def _with_candidates(
+        self, call: _Call, outcome: ArmOutcome, kwargs: dict[str, Any], *, interleaving: bool
     ) -> dict[str, Any] | None:
-        """Run the shared candidate stage once; the call's kwargs plus ``candidates``, or None."""
-        assert self.candidate_stage is not None
-        stage = self._callable("candidates", self.candidate_stage, instance)
-        outcome = call_arm("candidates", stage, args, kwargs, self.clock, contain_base_exceptions=True)
+        """The call's kwargs plus ``candidates``, or None (the stage failed or, interleaving, was late)."""
         latency = None if outcome.latency_ms is None else round(outcome.latency_ms, 3)
         if not outcome.ok:
             text = error_text(outcome.error) if outcome.error is not None else "failed"
@@ -328,27 +467,23 @@ class Engine:
             call.fall_back("candidates_error", text)
             return None
         assert call.snapshot is not None
-        deadline = call.t0 + call.snapshot.settings.timeout_ms / 1e3
-        if interleaving and outcome.finished is not None and outcome.finished > deadline:
-            text = f"the candidate stage finished after the {call.snapshot.settings.timeout_ms:g} ms deadline"
+        timeout_ms = call.snapshot.settings.timeout_ms
+        if interleaving and outcome.finished is not None and outcome.finished > call.t0 + timeout_ms / 1e3:
+            text = f"the candidate stage finished after the {timeout_ms:g} ms deadline"
             call.candidates = {"status": "timeout", "latency_ms": latency, "error": text}
             call.fall_back("candidates_timeout", text)
             return None
         call.candidates = {"status": "ok", "latency_ms": latency, "error": None}
         return {**kwargs, "candidates": outcome.value}
 
-    def _single(
-        self, call: _Call, arm: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    def _single(self, call: _Call, outcome: ArmOutcome) -> Any:
         """One non-baseline arm alone (mode or pin naming it); its failure serves the handler."""
-        fn = self._callable(arm, self.others[arm], instance, alone=True)
-        outcome = call_arm(arm, fn, args, kwargs, self.clock, contain_base_exceptions=True)
+        arm = outcome.arm
         if isinstance(outcome.value, ArmStream):  # no rank_full: the first k items, as a frame
             call.streams[arm] = outcome.value
             outcome.value.close()
             outcome = dataclasses.replace(outcome, value=outcome.value.frame())
-        outcome = self._validated(outcome, call)
-        call.outcomes[arm] = outcome
+        outcome = call.outcomes[arm] = self._validated(outcome, call)
         if not outcome.ok:
             call.fall_back(STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or "failed")
             return _HANDLER
@@ -356,13 +491,10 @@ class Engine:
         call.items = single_arm_entries(call.ids[arm], arm)
         return outcome.value
 
-    def _interleave(self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Run every arm once under the deadline, then merge; any unusable arm serves the handler."""
+    def _interleaved(self, call: _Call, run: ArmRun) -> Any:
+        """Check every arm's outcome, then merge; any unusable arm serves the handler."""
         assert call.snapshot is not None
         settings = call.snapshot.settings
-        run = self._run_arms(
-            call, instance, args, kwargs, call.t0 + settings.timeout_ms / 1e3, settings.parallel_enabled
-        )
         base = run.baseline
         call.outcomes[self.baseline] = base
         call.outcomes.update(run.others)
@@ -657,6 +789,49 @@ class Engine:
             except RankerOutputError:
                 return []
         return single_arm_entries(ids, self.baseline)
+
+
+async def _acall(
+    arm: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    clock: Clock,
+    *,
+    contain: bool,
+) -> ArmOutcome:
+    """:func:`execution.call_arm` for the event loop: await a coroutine, thread a plain callable.
+
+    ``contain``: a ``BaseException`` becomes the arm's error (every arm but the handler);
+    cancellation of the caller's task always propagates.
+    """
+    start = clock.monotonic()
+    try:
+        if inspect.iscoroutinefunction(fn):
+            value = await fn(*args, **kwargs)
+        else:
+            value = await asyncio.to_thread(fn, *args, **kwargs)
+            if inspect.isawaitable(value):  # an object whose __call__ is async
+                value = await value
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    except BaseException as exc:
+        if not contain:
+            raise
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    end = clock.monotonic()
+    return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
+
+
+def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
+    """A result ready after the deadline is a ``timeout`` (as in the threaded runner)."""
+    if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
+        return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
+    return outcome
 
 
 class _Contained:

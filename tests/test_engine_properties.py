@@ -67,7 +67,9 @@ def test_served_logged_and_replayed_lists_are_the_same(
     config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=parallel, timeout_ms=5000)
     frame_a, frame_b = as_frame(a), as_frame(b)
 
-    @interleaved(rankers={"B": lambda user_id: frame_b}, config=config, sink=sink, executor=pool, k=k, metrics=False)
+    @interleaved(
+        rankers={"B": lambda user_id: frame_b}, config=config, sink=sink, executor=pool, k=k, metrics=False
+    )
     def recommend(user_id: str) -> pd.DataFrame:
         return frame_a
 
@@ -88,7 +90,9 @@ def test_32_concurrent_callers_with_healthy_arms_are_interleaved() -> None:
     sink = CapturingSink()
     a = pd.DataFrame({"item_id": [f"a{i}" for i in range(20)], "score": np.arange(20.0)})
     b = pd.DataFrame({"item_id": [f"b{i}" for i in range(20)], "score": np.arange(20.0)})
-    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=300)
+    # A deadline generous for a shared 2-core machine: the property is about the straggler bound
+    # (on-time work never saturates the pool), not about CPU starvation under 32 busy threads.
+    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=1000)
 
     @interleaved(rankers={"B": lambda user_id: b}, config=config, sink=sink, executor=pool, metrics=False)
     def recommend(user_id: str) -> pd.DataFrame:

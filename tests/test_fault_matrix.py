@@ -5,11 +5,12 @@ one line was written, valid against the shipped schema, with the expected reason
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -288,20 +289,53 @@ def test_6_an_unencodable_user_id_still_writes_one_valid_line(
 
 
 @variants
-def test_7_async_and_generator_handlers_are_refused_at_decoration(variant: str, pool: ArmExecutor) -> None:
-    """Neither can be served by the synchronous engine: decoration fails with the fix named."""
-    decorate = interleaved(rankers={"B": lambda user_id: None}, config=config_for(variant), executor=pool)
+def test_7_async_handlers_interleave_with_b_awaited(variant: str, pool: ArmExecutor, validator: Any) -> None:
+    """An async handler with an async B: B is awaited, the request served as configured, one line."""
+    stream = io.StringIO()
+    calls: list[str] = []
+    b_frame = frame(["b1", "b2"], "b")
 
-    async def async_handler(user_id: str) -> pd.DataFrame:
-        return frame(["a"])
+    async def rank_b(user_id: str) -> pd.DataFrame:
+        return b_frame
+
+    @interleaved(
+        rankers={"B": rank_b},
+        config=config_for(variant),
+        executor=pool,
+        sink=JsonLineSink(stream),
+        metrics=False,
+    )
+    async def recommend(user_id: str) -> pd.DataFrame:
+        calls.append(user_id)
+        return frame(["a1", "a2"])
+
+    result = asyncio.run(recommend("u1"))
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == 1
+    validator.validate(lines[0])
+    if variant == "mode B":
+        assert result is b_frame and calls == [] and lines[0]["served"] == "B"
+    else:
+        assert calls == ["u1"] and lines[0]["served"] == "interleaved"
+        assert set(result["source_ranker"]) == {"A", "B"}
+    assert lines[0]["fallback_reason"] is None
+
+
+@variants
+def test_7_generator_handlers_are_refused_at_decoration(variant: str, pool: ArmExecutor) -> None:
+    """A generator (sync or async) cannot be the served list: decoration fails naming rankers=."""
+    decorate = interleaved(rankers={"B": lambda user_id: None}, config=config_for(variant), executor=pool)
 
     def generator_handler(user_id: str) -> Iterator[str]:
         yield "a"
 
-    with pytest.raises(TypeError, match="async function"):
-        decorate(async_handler)
+    async def async_generator_handler(user_id: str) -> AsyncIterator[str]:
+        yield "a"
+
     with pytest.raises(TypeError, match="generator function"):
         decorate(generator_handler)
+    with pytest.raises(TypeError, match="generator function"):
+        decorate(async_generator_handler)
 
 
 # -- 8: concurrent callers lose interleaving --------------------------------------------------------

@@ -92,3 +92,15 @@ def test_schema_enumerates_the_reasons_vocabulary() -> None:
     defs = log_schema()["$defs"]
     assert tuple(defs["fallback_reason"]["enum"]) == FALLBACK_REASONS
     assert tuple(defs["arm_status"]["enum"]) == ARM_STATUSES
+
+
+def test_docs_table_lists_exactly_the_reasons() -> None:
+    """docs/log-schema.md tables every fallback reason, in the vocabulary's order, and no other."""
+    import re
+    from pathlib import Path
+
+    from interleave_sdk.reasons import FALLBACK_REASONS
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "log-schema.md").read_text(encoding="utf-8")
+    table = page.split("### Fallback reasons", 1)[1].split("###", 1)[0]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, re.M)) == FALLBACK_REASONS
