@@ -317,3 +317,19 @@ def test_the_streaming_sample_pulls_k_items(run_sample: Any) -> None:
     out = run_sample("streaming_ranker.py")
     assert "B was pulled 10 times; the log says produced=10" in out
     assert out.splitlines()[0].count("'") == 20  # ten ids
+
+
+def test_a_streaming_arm_in_an_async_handler(sink: CapturingSink) -> None:
+    """An async handler interleaves with a streaming arm, pulled K times in a worker thread."""
+    import asyncio
+
+    b = Stream([f"s{i}" for i in range(N)])
+    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=5000.0)
+
+    @interleaved(rankers={"B": b}, config=config, sink=sink, k=K, metrics=False)
+    async def recommend(user_id: str) -> pd.DataFrame:
+        return frame(["a", "b", "c", "d"], "A")
+
+    served = asyncio.run(recommend("u1"))
+    assert sink.last["served"] == "interleaved" and len(served) == K
+    assert b.pulled == K == sink.last["arms"]["B"]["produced"]
