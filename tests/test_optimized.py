@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,18 @@ from interleave_sdk import interleave
 from interleave_sdk.interleaving import api
 from interleave_sdk.interleaving import optimized as opt
 from interleave_sdk.interleaving.lazy import LazyRanking
-from interleave_sdk.interleaving.optimized import OptimizedInterleaver
+from interleave_sdk.interleaving.optimized import SolverCost
 
 from .test_team_draft import canonical_pairs, relabel
+
+
+def OptimizedInterleaver(name: str, *args: Any, **kwargs: Any) -> opt.OptimizedInterleaver:
+    """A test instance with its own solver-cost estimate (tests never skew the shared one)."""
+    kwargs.setdefault("solver_cost", SolverCost())
+    return opt.OptimizedInterleaver(name, *args, **kwargs)
+
+# Load the solver before any test draws, as an application would at start-up.
+assert opt.warm_up()
 
 # -- an independent statement of the method, written from the definitions -----------------------
 
@@ -92,7 +101,7 @@ class FixedRandom(random.Random):
 
 
 def served_distribution(
-    method: OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
+    method: opt.OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
 ) -> dict[tuple[int, ...], float]:
     """What the sampler realises: each list of the solved support, reached through the public call
     with a draw in the middle of its interval, with the interval's width as its probability."""
@@ -110,7 +119,7 @@ def served_distribution(
 
 
 def solve_or_reason(
-    method: OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
+    method: opt.OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
 ) -> opt.Distribution | str:
     """The solved distribution, or the fallback reason when there is none."""
     try:
@@ -280,6 +289,20 @@ def test_scipy_missing_falls_back_and_names_the_extra(monkeypatch: pytest.Monkey
     assert "interleave-sdk[optimized]" in drawn.detail["install"]
 
 
+def test_first_request_does_not_wait_for_scipy_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the solver is loaded a request serves Team Draft at once and starts the load; once
+    loaded, the next request is optimized."""
+    loader = opt._SolverLoader()
+    monkeypatch.setattr(opt, "_LOADER", loader)
+    method = OptimizedInterleaver("test_loading", time_budget_ms=10_000)
+    first = method({"A": [1, 2], "B": [3, 4]}, 2, random.Random(0))
+    assert first.method == "team_draft_v1"
+    assert first.detail is not None and first.detail["fallback"] == "solver_loading"
+    loader.wait(30)
+    assert loader.ready
+    assert method({"A": [1, 2], "B": [3, 4]}, 2, random.Random(0)).method == "test_loading"
+
+
 def test_a_solver_exception_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any error inside the solve (here linprog raising) is a fallback, never the request's error."""
 
@@ -328,16 +351,26 @@ def test_the_cache_is_bounded() -> None:
     assert len(method.cache) == 2
 
 
-@pytest.mark.parametrize("name", ["optimized_v1", "optimized_inverse_v1"])
-def test_replay_from_detail_and_seed_reproduces_100_draws(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["linear", "inverse"])
+def registered(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An optimized method registered under a test name with a generous budget (no timing luck)."""
+    method = OptimizedInterleaver(f"test_replay_{request.param}", request.param, time_budget_ms=10_000)
+    method.register()
+    yield method.name
+    api.unregister(method.name)
+
+
+def test_replay_from_detail_and_seed_reproduces_100_draws(
+    registered: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The logged method, detail and seed rebuild the served list, without solving anything again."""
     chooser = random.Random(42)
     served = []
     for i in range(100):
         a, b = random_pair(chooser, 6) if i % 10 else ([1, 2, 3], [])  # some fallbacks too
-        drawn = interleave(name, {"A": a, "B": b}, 6, random.Random(i))
+        drawn = interleave(registered, {"A": a, "B": b}, 6, random.Random(i))
         served.append((a, b, i, drawn))
-    assert {d.method for *_, d in served} == {name, "team_draft_v1"}
+    assert {d.method for *_, d in served} == {registered, "team_draft_v1"}
 
     def no_solving(*args: object, **kwargs: object) -> None:
         raise AssertionError("replay must not solve the LP")
@@ -346,6 +379,27 @@ def test_replay_from_detail_and_seed_reproduces_100_draws(name: str, monkeypatch
     for a, b, seed, drawn in served:
         again = api.reproduce(drawn.method, {"A": a, "B": b}, 6, random.Random(seed), drawn.detail)
         assert (again.items, again.teams, again.method) == (drawn.items, drawn.teams, drawn.method)
+
+
+def test_registered_methods_replay_through_reproduce() -> None:
+    """optimized_v1's own rebuild is registered: a logged detail replays without the solver."""
+    a, b = [1, 2, 3, 4], [3, 5, 1, 6]
+    again = api.reproduce("optimized_v1", {"A": a, "B": b}, 4, random.Random(0), {"choices": "abab"})
+    assert again.items == (1, 3, 2, 5) and again.method == "optimized_v1"
+
+
+def test_an_expected_solver_cost_past_the_budget_skips_the_solve_but_probes_now_and_then() -> None:
+    """A learnt solver cost larger than the budget: Team Draft without calling HiGHS, except every
+    probe_every-th time, which solves and refreshes the estimate."""
+    cost = SolverCost(initial_s=100.0, probe_every=3)
+    method = OptimizedInterleaver("test_predicted", time_budget_ms=10_000, solver_cost=cost, cache_size=0)
+    pair = {"A": [1, 2, 3], "B": [3, 4, 5]}
+    first, second, third = (method(pair, 3, random.Random(0)) for _ in range(3))
+    for skipped in (first, second):
+        assert skipped.method == "team_draft_v1" and skipped.detail is not None
+        assert (skipped.detail["fallback"], skipped.detail["stage"]) == ("time_budget", "predicted")
+    assert third.method == "test_predicted"
+    assert cost.estimate_s is not None and cost.estimate_s < 100.0
 
 
 def test_replay_refuses_choices_that_do_not_fit() -> None:
@@ -404,3 +458,11 @@ def test_both_credit_options_are_registered() -> None:
     assert api.get_method("optimized_inverse_v1") is opt.optimized_inverse
     assert (opt.optimized_linear.credit, opt.optimized_inverse.credit) == ("linear", "inverse")
     assert opt.credits_of(("linear", 4, 4, (3, 2, 1, 0))) != opt.credits_of(("inverse", 4, 4, (3, 2, 1, 0)))
+
+
+def test_the_methods_sample_runs(run_sample: Callable[[str], str]) -> None:
+    """samples/interleaving_methods.py serves an optimized list, replays it, and multileaves."""
+    out = run_sample("interleaving_methods.py").splitlines()
+    assert out[0].startswith("optimized_roomy_v1 ")
+    assert "'choices'" in out[1]
+    assert out[2].startswith("team_draft_v1 ") and "not_two_arms" in out[2]
