@@ -495,7 +495,7 @@ class Engine:
         """Check every arm's outcome, then merge; any unusable arm serves the handler."""
         assert call.snapshot is not None
         settings = call.snapshot.settings
-        base = run.baseline
+        base = _stream_status(run.baseline)
         call.outcomes[self.baseline] = base
         call.outcomes.update(run.others)
         if not base.ok:
@@ -612,8 +612,7 @@ class Engine:
 
     def _validated(self, outcome: ArmOutcome, call: _Call) -> ArmOutcome:
         """The outcome, turned ``invalid`` when its value is not a usable ranking; keeps the ids."""
-        if isinstance(outcome.error, StreamError) and outcome.error.reason == "invalid_output":
-            return dataclasses.replace(outcome, status="invalid")
+        outcome = _stream_status(outcome)
         if not outcome.ok:
             return outcome
         if isinstance(outcome.value, ArmStream):  # validated item by item as it is pulled
@@ -880,6 +879,13 @@ class _MissingMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise AttributeError(f"ranker {self.arm!r}: {self.owner} has no method {self.name!r}")
+
+
+def _stream_status(outcome: ArmOutcome) -> ArmOutcome:
+    """A stream that yielded junk is ``invalid`` (like a bad full list), not an ``error``."""
+    if isinstance(outcome.error, StreamError) and outcome.error.reason == "invalid_output":
+        return dataclasses.replace(outcome, status="invalid")
+    return outcome
 
 
 def _produced(call: _Call, arm: str, outcome: ArmOutcome) -> int | None:

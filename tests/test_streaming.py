@@ -333,3 +333,18 @@ def test_a_streaming_arm_in_an_async_handler(sink: CapturingSink) -> None:
     served = asyncio.run(recommend("u1"))
     assert sink.last["served"] == "interleaved" and len(served) == K
     assert b.pulled == K == sink.last["arms"]["B"]["produced"]
+
+
+@pytest.mark.parametrize(
+    ("stream", "reason"),
+    [(Stream(["s0", "s0"]), "invalid_output"), (Stream(["s0", "s1"], fail_at=1), "arm_error")],
+    ids=["duplicate", "raises"],
+)
+def test_a_bad_streaming_baseline_arm_serves_the_handler(
+    pool: ArmExecutor, sink: CapturingSink, stream: Stream, reason: str
+) -> None:
+    """A streaming rankers["A"] that fails serves the decorated function, with the arm's reason."""
+    handler = frame(["a", "b"], "A")
+    served = build({"A": stream, "B": Stream(["x", "y"])}, pool, sink, base=handler)("u1")
+    pd.testing.assert_frame_equal(served, handler)
+    assert (sink.last["served"], sink.last["fallback_reason"]) == ("A", reason)
