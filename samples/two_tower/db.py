@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +105,10 @@ class Counts:
 class Database:
     """Per-thread psycopg connections to one DSN, with every query counted."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, settings: Mapping[str, str] | None = None) -> None:
+        """``settings``: PostgreSQL session settings applied to every connection (``SET``)."""
         self.dsn = dsn
+        self.settings = dict(settings or {})
         self.counts = Counts()
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -118,6 +120,8 @@ class Database:
             import psycopg
 
             conn = psycopg.connect(self.dsn, autocommit=True)
+            for name, value in self.settings.items():
+                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
