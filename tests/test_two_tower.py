@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -29,8 +27,6 @@ from samples.two_tower.towers import (
     fetch_context,
     towers,
 )
-
-from .conftest import ROOT
 
 FEEDBACK_QUERY = (
     "SELECT user_id, video_id AS item_id, ts, decision AS kind, ranking_id"
@@ -205,21 +201,18 @@ def test_streaming_towers_pull_one_page_and_draft_as_the_full_lists(
         executor.shutdown()
 
 
-@pytest.mark.slow
-def test_the_demo_ends_in_a_verdict_for_b(postgres: str, tmp_path) -> None:
-    """samples/two_tower/demo.py (small size, the session's server) prints B as the winner."""
+def test_the_demo_ends_in_a_verdict_for_b(postgres: str, tmp_path, capsys) -> None:
+    """samples/two_tower/demo.py, small, on the session's server: interleave-sdk analyze says B."""
     import psycopg
+
+    from samples.two_tower.demo import main
 
     with psycopg.connect(postgres, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS two_tower_demo")
         conn.execute("CREATE DATABASE two_tower_demo")
     dsn = postgres.replace("/postgres?", "/two_tower_demo?", 1)
-    out = subprocess.run(
-        [
-            sys.executable, str(ROOT / "samples" / "two_tower" / "demo.py"), "--videos", "1500",
-            "--users", "150", "--requests", "60", "--dsn", dsn, "--out", str(tmp_path),
-        ],
-        capture_output=True, text=True, check=True, cwd=ROOT,
-    ).stdout  # fmt: skip
-    assert "served 60 interleaved requests" in out
+    argv = ["--videos", "800", "--users", "80", "--requests", "40", "--dsn", dsn, "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "served 40 interleaved requests" in out
     assert re.search(r"^  winner +B$", out, re.M), out
