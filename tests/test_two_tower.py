@@ -107,7 +107,7 @@ def test_like_nope_loop_ends_in_a_verdict_for_v2(
     executor = ArmExecutor(max_workers=2)
     try:
         recommend = make_handler(db, world, sink, executor=executor)
-        written = play(recommend, world, db, requests=80, seed=1)
+        written = play(recommend, world, db, requests=50, seed=1)
     finally:
         executor.shutdown()
     assert written > 0
