@@ -267,7 +267,7 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
                 user_index = i
             if p.default is not p.empty:
                 user_default = p.default
-    return Engine(func, options, method_like=method_like, user_index=user_index, user_default=user_default)
+    return Engine(options, method_like=method_like, user_index=user_index, user_default=user_default)
 
 
 def _accepts(fn: Callable[..., Any], keyword: str) -> bool:

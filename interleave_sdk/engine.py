@@ -112,6 +112,7 @@ class _Call:
         "mode",
         "outcomes",
         "pinned",
+        "produced",
         "ranking_id",
         "reason",
         "seed",
@@ -155,6 +156,8 @@ class _Call:
         self.handler_value: Any = None
         self.handler_error: BaseException | None = None
         self.handler_ms: float | None = None
+        #: Items pulled per streaming arm, filled by the arm-running step when it streams.
+        self.produced: dict[str, int] = {}
 
     def fall_back(self, reason: FallbackReason, error: BaseException | str) -> None:
         """Note why the handler's answer is served. Callers return right after: one reason a call."""
@@ -193,7 +196,6 @@ class Engine:
 
     def __init__(
         self,
-        func: Callable[..., Any],
         options: Options,
         *,
         method_like: bool,
@@ -418,9 +420,11 @@ class Engine:
         except Exception as exc:
             call.fall_back("bucketing_error", exc)
             return ()
+        pin = _PIN.get()
+        if pin is not None:  # logged even when the kill switch overrides it
+            call.pinned = pin[:64] if isinstance(pin, str) else repr(pin)[:64]
         if mode == self.baseline:  # the kill switch overrides every pin
             return ()
-        pin = _PIN.get()
         if pin is not None:
             return self._pinned(call, pin)
         if mode != INTERLEAVE:
@@ -440,15 +444,13 @@ class Engine:
         return self.arms if call.in_sample else ()
 
     def _pinned(self, call: _Call, pin: object) -> tuple[str, ...]:
-        name = pin if isinstance(pin, str) else repr(pin)
-        call.pinned = name[:64]
         if pin == self.baseline:
             return ()
         if isinstance(pin, str) and pin in self.others:
             return (pin,)
         call.fall_back(
             "invalid_pin",
-            f"pinned to {name[:64]!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
+            f"pinned to {call.pinned!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
         )
         return ()
 
@@ -685,6 +687,13 @@ class Engine:
     # -- the record ---------------------------------------------------------------------------
 
     def _record(self, call: _Call) -> None:
+        """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
+        try:
+            self._write(call)
+        except Exception:  # the last guard: the caller's answer (or exception) stands
+            logger.exception("interleave-sdk: the ranking line of %s could not be written", call.ranking_id)
+
+    def _write(self, call: _Call) -> None:
         """Build the one record of this call and hand it through the processors to the sink."""
         try:
             record = self._build(call)
@@ -894,7 +903,9 @@ def _produced(call: _Call, arm: str, outcome: ArmOutcome) -> int | None:
     if stream is not None:
         return stream.produced
     error = outcome.error
-    return error.produced if isinstance(error, StreamError) else None
+    if isinstance(error, StreamError):
+        return error.produced
+    return call.produced.get(arm)
 
 
 def _rows(value: object) -> int | None:
