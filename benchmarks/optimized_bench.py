@@ -19,6 +19,7 @@ application would do at start-up.
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 from interleave_sdk import interleave
@@ -46,7 +47,8 @@ def pairs(count: int, seed: int = 5) -> list[tuple[list[str], list[str]]]:
 def run(quick: bool) -> dict[str, Any]:
     if not optimized.warm_up():
         return {"skipped": "SciPy is not installed: pip install 'interleave-sdk[optimized]'"}
-    iterations = 150 if quick else 1000
+    # A cold solve costs tens of ms on a busy machine: 400 rounds keep the case near a minute.
+    iterations = 100 if quick else 400
     inputs = pairs(64)
     default = optimized.optimized_linear
     unbounded = optimized.OptimizedInterleaver("optimized_v1", time_budget_ms=10_000)
@@ -90,6 +92,27 @@ def run(quick: bool) -> dict[str, Any]:
         fig["ratio_p99"] = fig["p99"] / base["p99"]
         fig["added_p50_us"] = fig["p50"] - base["p50"]
         fig["added_p99_us"] = fig["p99"] - base["p99"]
+    # CPU time of a cold solve on this thread: the solver's own cost, apart from waiting for a core
+    # (wall-clock figures above include the machine's contention).
+    cpu = []
+    for a, b in inputs[: 30 if quick else 64]:
+        unbounded.cache.clear()
+        start = time.thread_time()
+        unbounded({"A": a, "B": b}, K, rng)
+        cpu.append(time.thread_time() - start)
+    figures["optimized cold, unbounded"]["cpu_ms"] = summary(cpu, scale=1e3)
+    # The same, by k (disjoint lists: the most allowed lists, 2^k): where the default budget lies.
+    by_k = {}
+    for k in (4, 6, 8, 10):
+        a, b = [f"a{i}" for i in range(k)], [f"b{i}" for i in range(k)]
+        spent = []
+        for _ in range(5 if quick else 15):
+            unbounded.cache.clear()
+            start = time.thread_time()
+            unbounded({"A": a, "B": b}, k, rng)
+            spent.append(time.thread_time() - start)
+        by_k[f"k={k}, {2**k} lists"] = summary(spent, scale=1e3)
+    figures["_cold_cpu_ms_by_k"] = by_k
     calls = sum(fallbacks.values())
     total = iterations + 3
     figures["optimized cold, default budget"]["fallbacks"] = dict(sorted(fallbacks.items()))
@@ -116,7 +139,12 @@ def render(figures: dict[str, Any], row: Any) -> list[str]:
         note = f"{fig['ratio_p50']:.1f}x / {fig['ratio_p99']:.1f}x"
         if "fallback_share" in fig:
             note += f"  fallback {fig['fallback_share']:.0%}"
+        if "cpu_ms" in fig:
+            note += f"  CPU p50 {fig['cpu_ms']['p50']:.1f} ms"
         lines.append(row("    " + name, f"{fig['p50']:.1f}", f"{fig['p90']:.1f}", f"{fig['p99']:.1f}", note))
+    for name, fig in figures["_cold_cpu_ms_by_k"].items():
+        cells = (f"{fig['p50']:.1f}", f"{fig['p90']:.1f}", f"{fig['p99']:.1f}")
+        lines.append(row(f"    cold solve CPU ms, {name}", *cells, ""))
     setup = figures["_setup"]
     budget = setup["default_time_budget_ms"]
     lines.append(f"  k={setup['k']}, {setup['pairs']} list pairs, default budget {budget} ms")

@@ -107,13 +107,14 @@ def served_distribution(
     with a draw in the middle of its interval, with the interval's width as its probability."""
     solved = method.solve(top(a, k), top(b, k), k)
     out: dict[tuple[int, ...], float] = {}
-    previous = 0.0
-    for c in solved.cumulative:
-        width = (c - previous) / solved.cumulative[-1]
-        mid = (previous + c) / 2 / solved.cumulative[-1]
-        previous = c
+    widths = solved.probabilities()
+    assert all(w > 0 for w in widths)
+    for i, width in enumerate(widths):
+        mid = sum(widths[:i]) + width / 2
+        assert solved.pick(mid) == i
         drawn = method({"A": list(a), "B": list(b)}, k, FixedRandom(mid))
-        assert drawn.method == method.name
+        assert drawn.method == method.name and drawn.detail is not None
+        assert drawn.detail["choices"] == solved.choices[i]  # the interval's own list
         out[tuple(drawn.items)] = out.get(tuple(drawn.items), 0.0) + width  # type: ignore[arg-type]
     return out
 

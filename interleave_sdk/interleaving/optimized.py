@@ -261,6 +261,8 @@ class OptimizedInterleaver:
         detail = {
             "credit": self.credit,
             "choices": choices,
+            # absent items are credited at rank len(top) + 1: the analysis needs these lengths
+            "top_lengths": {name_a: len(top_a), name_b: len(top_b)},
             "candidates": distribution.candidates,
             "support": len(distribution.choices),
             "cache": "hit" if cached else "miss",
@@ -602,7 +604,7 @@ def _solve(
         b_eq=b_eq,
         bounds=(0, None),
         method="highs",
-        options={"time_limit": left, "presolve": False, "primal_feasibility_tolerance": 1e-10},
+        options={"time_limit": left, "presolve": False},
     )
     cost.observe(clock() - started)
     if result.status == 2:
