@@ -29,7 +29,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-
 def interleaved(
     rankers: Mapping[str, Ranker],
     *,

@@ -170,7 +170,7 @@ class ArmStream:
 
     def frame(self) -> pd.DataFrame:
         """The pulled rows as a DataFrame (row ``i`` is item ``ids[i]``), for the merged frame."""
-        frame: pd.DataFrame = pd.DataFrame.from_records(list(self.rows))
+        frame: pd.DataFrame = pd.DataFrame.from_records([dict(row) for row in self.rows])
         return frame
 
     def close(self) -> None:
