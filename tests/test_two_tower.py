@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from interleave_sdk import ArmExecutor, interleave
+from interleave_sdk import ArmExecutor, interleave, pinned
 from interleave_sdk.analysis.pipeline import analyze
 from interleave_sdk.analysis.sources import PostgresFeedback
 from interleave_sdk.analysis.testing import write_json_lines
@@ -129,8 +130,9 @@ def test_like_nope_loop_ends_in_a_verdict_for_v2(
         ({"parallel": False, "streaming": True}, "INTERLEAVE", 3),
         ({}, "B", 2),
         ({}, "A", 2),
+        ({"pin": "B"}, "INTERLEAVE", 2),
     ],
-    ids=["parallel", "sequential", "streaming", "streaming-sequential", "mode-B", "kill-switch"],
+    ids=["parallel", "sequential", "streaming", "streaming-sequential", "mode-B", "kill-switch", "pinned"],
 )
 def test_the_shared_stage_reads_the_user_once_per_request(
     db: database.Database, world: host.World, setup: dict, mode: str, round_trips: int
@@ -139,11 +141,14 @@ def test_the_shared_stage_reads_the_user_once_per_request(
     stage = SharedContext(db)
     sink = CapturingSink()
     executor = ArmExecutor(max_workers=2)
+    setup = dict(setup)
+    pin = setup.pop("pin", None)
     try:
         recommend = make_handler(db, world, sink, executor=executor, stage=stage, mode=mode, **setup)
         db.reset()
         for user in (3, 4, 5, 6):
-            recommend(user)
+            with pinned(pin) if pin else contextlib.nullcontext():
+                recommend(user)
             assert sink.last["candidates"]["status"] == "ok"
             assert sink.last["fallback_reason"] is None
     finally:
