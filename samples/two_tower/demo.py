@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
             print(
                 f"served {args.requests} interleaved requests in {elapsed:.1f} s "
-                f"({counts.round_trips / args.requests:.1f} round trips per request), "
+                f"({counts.round_trips / args.requests:.1f} round trips per request, the write of "
+                "the decisions included), "
                 f"wrote {written:,} like/nope decisions"
             )
         finally:
