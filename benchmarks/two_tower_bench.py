@@ -35,7 +35,7 @@ from samples.two_tower import db as database
 from samples.two_tower import world as host
 from samples.two_tower.app import make_handler
 from samples.two_tower.loop import INSERT_SQL
-from samples.two_tower.towers import KNN_SQL, FullTower, fetch_context, towers
+from samples.two_tower.towers import KNN_SQL, FullTower, SharedContext, fetch_context, towers
 
 from .timing import summary
 
@@ -222,8 +222,6 @@ class _CountingStage:
     """The sample's shared stage, counted (the figure is a count, not an estimate)."""
 
     def __init__(self, db: database.Database) -> None:
-        from samples.two_tower.towers import SharedContext
-
         self.inner = SharedContext(db)
         self.calls = 0
 
