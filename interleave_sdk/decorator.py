@@ -54,7 +54,9 @@ def interleaved(
     ``rankers[baseline]`` names another callable. Three or more arms multileave. ``processors``
     are ``record -> record | None`` callables run on each log record before the ``sink``;
     ``candidates`` is a shared stage run once per request whose result every arm receives as the
-    keyword argument ``candidates``. See docs/quickstart.md for every option. ``enabled=False``
+    keyword argument ``candidates``. An ``async def`` function is decorated into a coroutine
+    function running the same procedure with the arms as tasks; a generator function is refused.
+    See docs/quickstart.md for every option. ``enabled=False``
     returns the function undecorated. Every option is checked here; a wrong one raises
     ``TypeError`` or ``ValueError`` naming the fix.
     """

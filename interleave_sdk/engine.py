@@ -725,6 +725,7 @@ class Engine:
             logger.warning("interleave-sdk: log sink failed for ranking %s: %r", call.ranking_id, exc)
 
     def _build(self, call: _Call) -> dict[str, Any]:
+        """The record, from what the call learned; the one place the reason is finalised."""
         reason, error = call.reason, call.error
         served = call.served
         if served is None:
@@ -737,7 +738,7 @@ class Engine:
         arms = {arm: self._arm_entry(call, arm, outcome) for arm, outcome in call.outcomes.items()}
         items = call.items
         if items is None and served == self.baseline:
-            items = self._handler_items(call, arms)
+            items = self._handler_items(call)
         if call.served is None and self.baseline not in arms and call.handler_state == _DONE:
             arms[self.baseline] = arm_entry(
                 "error" if call.handler_error is not None else "ok",
@@ -783,7 +784,7 @@ class Engine:
             produced=_produced(call, arm, outcome),
         )
 
-    def _handler_items(self, call: _Call, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def _handler_items(self, call: _Call) -> list[dict[str, Any]]:
         """The handler's served list as items (its ids, canonical); [] when it has none."""
         if call.handler_state != _DONE or call.handler_error is not None:
             return []

@@ -97,9 +97,34 @@ def merged_frame(
             ]
             data[column] = pd.concat(series, ignore_index=True).array.take(where)
     data[source_col] = _arm_names(tuple(arms)).take(arm_of)
+    return _frame(data, n)
+
+
+def _frame(data: dict[Any, Any], rows: int) -> pd.DataFrame:
+    """One frame from finished column arrays, on a fresh ``RangeIndex``.
+
+    pandas' array-list constructor skips the dict constructor's key handling and builds the
+    column index from a cached one: half the cost at ranking sizes. It is not public API either,
+    so the dict constructor stays as the fallback.
+    """
+    if _FAST_BUILD:
+        built: pd.DataFrame = cast(Any, pd.DataFrame)._from_arrays(
+            list(data.values()),
+            columns=_column_index(tuple(data)),
+            index=pd.RangeIndex(rows),
+            verify_integrity=True,  # arrays are still checked and normalised, as by the dict path
+        )
+        return built
     # No index argument: the default is the fresh RangeIndex wanted, and passing one costs 2x.
     merged: pd.DataFrame = pd.DataFrame(data, copy=False)
     return merged
+
+
+@functools.lru_cache(maxsize=64)
+def _column_index(names: tuple[Any, ...]) -> pd.Index:
+    """The merged frame's column labels as an Index (immutable, so one per set of names)."""
+    index: pd.Index = pd.Index(list(names))
+    return index
 
 
 #: pandas >= 3 builds a new Series for every ``frame[column]`` (copy-on-write dropped the item
@@ -108,6 +133,7 @@ def merged_frame(
 #: column's array by position skips that. It is not public API, so it is looked up once and the
 #: public ``iloc`` path stays as the fallback (tests run both).
 _FAST_COLUMNS = callable(getattr(pd.DataFrame, "_get_column_array", None))
+_FAST_BUILD = callable(getattr(pd.DataFrame, "_from_arrays", None))
 
 
 def column_array(table: pd.DataFrame, position: int) -> Any:

@@ -58,12 +58,15 @@ INT_MAX = 2**64 - 1
 CanonicalId = int | float | str
 
 
-class _Refused(Exception):
+class _Refused(ValueError):
     """Why one id has no canonical form (turned into a RankerOutputError with arm and row)."""
 
 
 def canonical_id(value: object) -> CanonicalId:
-    """The canonical form of one id, or :class:`_Refused` saying why it has none."""
+    """The canonical form of one id, or a ``ValueError`` saying why it has none.
+
+    :func:`canonical_ids` is the entry point for a ranking: it adds the arm and the row.
+    """
     kind = type(value)
     if kind is str:
         return _text(value)  # type: ignore[arg-type]

@@ -10,10 +10,11 @@ from interleave_sdk import frames
 from interleave_sdk.frames import merged_frame
 
 
-@pytest.fixture(params=[True, False], ids=["column-accessor", "public-iloc"])
+@pytest.fixture(params=[True, False], ids=["pandas-internal", "public-only"])
 def column_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """Run each test with pandas' fast column accessor and with the public fallback."""
+    """Run each test with pandas' fast column accessor and constructor, and with the public ones."""
     monkeypatch.setattr(frames, "_FAST_COLUMNS", request.param and frames._FAST_COLUMNS)
+    monkeypatch.setattr(frames, "_FAST_BUILD", request.param and frames._FAST_BUILD)
     return bool(request.param)
 
 
@@ -55,6 +56,7 @@ def test_both_column_paths_build_the_same_frame(monkeypatch: pytest.MonkeyPatch)
     picks = [("A", 2), ("B", 1), ("A", 0), ("B", 0), ("A", 1)]
     fast = merged_frame(arms(), picks)
     monkeypatch.setattr(frames, "_FAST_COLUMNS", False)
+    monkeypatch.setattr(frames, "_FAST_BUILD", False)
     pd.testing.assert_frame_equal(fast, merged_frame(arms(), picks))
 
 
