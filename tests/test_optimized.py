@@ -129,6 +129,15 @@ def solve_or_reason(
         return why.reason
 
 
+def solved_n(a: Sequence[int], b: Sequence[int], k: int) -> int:
+    return min(k, len(set(a[:k]) | set(b[:k])))
+
+
+def in_a(a: Sequence[int], b: Sequence[int], k: int) -> tuple[int, ...]:
+    """For each item of top-k B, its index in top-k A or -1 (the pattern's overlap part)."""
+    return tuple(list(a[:k]).index(x) if x in a[:k] else -1 for x in b[:k])
+
+
 def small_cases() -> list[tuple[tuple[int, ...], tuple[int, ...], int]]:
     """Every pair of lists (≤ 4 items over ≤ 6 ids, up to relabelling) with every k ≤ 4, reduced to
     the distinct (top-k A, top-k B) pairs up to relabelling: the method reads only those."""
@@ -189,6 +198,8 @@ def test_allowed_lists_are_exactly_those_the_method_considers() -> None:
         if isinstance(solved, str):
             continue
         assert solved.candidates == len(allowed_lists(a, b, k)), (a, b, k)
+        pattern = ("linear", solved_n(a, b, k), min(k, len(a)), in_a(a, b, k))
+        assert opt.count_lists(pattern) == solved.candidates
 
 
 def test_disjoint_top_ten_has_1024_candidates_and_is_served() -> None:
@@ -400,7 +411,8 @@ def test_an_expected_solver_cost_past_the_budget_skips_the_solve_but_probes_now_
         assert skipped.method == "team_draft_v1" and skipped.detail is not None
         assert (skipped.detail["fallback"], skipped.detail["stage"]) == ("time_budget", "predicted")
     assert third.method == "test_predicted"
-    assert cost.estimate_s is not None and cost.estimate_s < 100.0
+    learnt = cost.estimate_s(third.detail["candidates"] if third.detail else 0)
+    assert learnt is not None and learnt < 100.0
 
 
 def test_replay_refuses_choices_that_do_not_fit() -> None:
@@ -467,3 +479,26 @@ def test_the_methods_sample_runs(run_sample: Callable[[str], str]) -> None:
     assert out[0].startswith("optimized_roomy_v1 ")
     assert "'choices'" in out[1]
     assert out[2].startswith("team_draft_v1 ") and "not_two_arms" in out[2]
+
+
+def test_solver_cost_is_learnt_per_size() -> None:
+    """A slow solve over ~1,000 lists does not stop a solve over 16 lists from being tried."""
+    cost = SolverCost()
+    assert cost.allows(0.005, 1000)  # nothing known: try and learn
+    cost.observe(0.050, 1000)
+    assert not cost.allows(0.005, 1000)
+    assert cost.allows(0.005, 16)
+    cost.observe(0.001, 16)
+    assert cost.estimate_s(16) == pytest.approx(0.001)
+    assert cost.estimate_s(1000) == pytest.approx(0.050)
+
+
+def test_a_solution_missing_the_tolerance_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver answer that does not meet the unbiasedness equations to the tolerance is not served."""
+    monkeypatch.setattr(opt, "UNBIASED_TOLERANCE", -1.0)  # no answer can meet it
+    method = OptimizedInterleaver("test_inexact", time_budget_ms=10_000)
+    drawn = method({"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.method == "team_draft_v1"
+    assert drawn.detail is not None and drawn.detail["fallback"] == "inexact_solution"
+    plain = interleave("team_draft_v1", {"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.items == plain.items

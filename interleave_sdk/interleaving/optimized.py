@@ -31,10 +31,11 @@ only on the overlap pattern of the two top lists, never on the ids, so solved di
 kept in a bounded LRU cache keyed by that pattern.
 
 Never failing: anything that stops a distribution from being found (not two arms, duplicate ids,
-too many allowed lists, the time budget spent, an infeasible or inexact LP, a solver error, SciPy
-missing or still loading) serves Team Draft for this request instead, drawn with the same untouched generator,
-with ``method="team_draft_v1"`` and ``detail={"fallback": <reason>, ...}``. A stream that raises
-while its top items are read is the arm's failure and propagates, as it does for Team Draft.
+too many allowed lists, the time budget spent or expected to be, an infeasible or inexact LP, a
+solver error, SciPy missing or still loading) serves Team Draft for this request instead, drawn
+with the same untouched generator, with ``method="team_draft_v1"`` and
+``detail={"fallback": <reason>, ...}``. A stream that raises while its top items are read is the
+arm's failure and propagates, as it does for Team Draft.
 
 Loading SciPy takes about half a second, far past any request's budget, so a request never waits
 for it: the first one that needs the solver starts the import in a background thread and serves
@@ -167,26 +168,34 @@ class PatternCache:
 
 
 class SolverCost:
-    """What a HiGHS call costs here, learnt from the calls made (a moving average, in seconds).
+    """What a HiGHS call costs here, learnt from the calls made: a moving average in seconds per
+    size class (the number of allowed lists, rounded to a power of two).
 
     ``linprog`` has a fixed cost (building the model, checking options) that no ``time_limit``
-    interrupts; on a busy machine it alone can exceed a few milliseconds. A solve is therefore
-    started only when this estimate fits in what is left of the budget. So that a passing spike
-    does not switch solving off for good, every ``probe_every``-th skipped solve runs anyway
-    (that request pays the solver's cost once) and refreshes the estimate.
+    interrupts, and the simplex grows with the number of lists; on a busy machine a ``k = 10``
+    solve alone can exceed a few milliseconds. A solve is therefore started only when the estimate
+    for its size fits in what is left of the budget (a size never seen is tried, once, to learn
+    it). So that a passing load spike does not switch solving off for good, every
+    ``probe_every``-th skipped solve runs anyway (that request pays the solve; rare enough to stay
+    out of the p99) and refreshes the estimate; the pattern it solves is then cached.
     """
 
-    def __init__(self, initial_s: float | None = None, probe_every: int = 64) -> None:
+    def __init__(self, initial_s: float | None = None, probe_every: int = 256) -> None:
         if probe_every < 1:
             raise ValueError(f"probe_every must be >= 1, got {probe_every}")
-        self.estimate_s = initial_s
+        self.initial_s = initial_s
         self.probe_every = probe_every
+        self._estimates: dict[int, float] = {}
         self._skipped = 0
         self._lock = threading.Lock()
 
-    def allows(self, left_s: float) -> bool:
+    def estimate_s(self, candidates: int) -> float | None:
+        """The expected seconds of a solve over ``candidates`` lists (None: not known yet)."""
+        return self._estimates.get(candidates.bit_length(), self.initial_s)
+
+    def allows(self, left_s: float, candidates: int) -> bool:
         """Whether a solve is expected to finish within ``left_s`` (or it is time to probe)."""
-        estimate = self.estimate_s
+        estimate = self.estimate_s(candidates)
         if estimate is None or estimate <= left_s:
             return True
         with self._lock:
@@ -196,10 +205,11 @@ class SolverCost:
                 return True
         return False
 
-    def observe(self, seconds: float) -> None:
+    def observe(self, seconds: float, candidates: int) -> None:
+        size = candidates.bit_length()
         with self._lock:
-            previous = self.estimate_s
-            self.estimate_s = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+            previous = self._estimates.get(size)
+            self._estimates[size] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
 
 class OptimizedInterleaver:
@@ -474,6 +484,21 @@ def _transitions(pattern: Pattern) -> tuple[list[list[int]], int]:
     return rows, fresh
 
 
+def count_lists(pattern: Pattern) -> int:
+    """How many allowed lists the pattern has, counted over the prefix states (no enumeration):
+    cheap enough to decide on the candidate cap and the expected solver cost before any work."""
+    rows, _ = _transitions(pattern)
+    paths = {0: 1}
+    for _ in range(pattern[1]):
+        following: dict[int, int] = {}
+        for state, count in paths.items():
+            for child in (rows[state][1], rows[state][4]):
+                if child >= 0:
+                    following[child] = following.get(child, 0) + count
+        paths = following
+    return sum(paths.values())
+
+
 def _enumerate(
     pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
 ) -> tuple[Any, Any]:
@@ -571,6 +596,13 @@ def _solve(
     n = pattern[1]
     if n == 0:
         return Distribution(("",), (1.0,), 1, 0.0)
+    candidates = count_lists(pattern)
+    if candidates > max_candidates:
+        raise Fallback("too_many_candidates", limit=max_candidates, candidates=candidates)
+    if not cost.allows(deadline - clock(), candidates):
+        expected = round((cost.estimate_s(candidates) or 0.0) * 1e3, 3)
+        raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=candidates)
+    began = clock()  # the learnt cost covers enumeration, model building and the solve
     codes, lists = _enumerate(pattern, max_candidates, deadline, clock)
     delta = np.asarray(credits_of(pattern))
     per_position = delta[lists]  # (lists, n): the credit at each position of each list
@@ -593,9 +625,6 @@ def _solve(
     left = deadline - started
     if left <= 0:
         raise Fallback("time_budget", stage="before_solver", candidates=len(lists))
-    if not cost.allows(left):
-        expected = round((cost.estimate_s or 0.0) * 1e3, 3)
-        raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=len(lists))
     # Sparse in, presolve off: for ~1,000 columns and ~11 rows, converting and presolving cost
     # more than the simplex itself.
     result = linprog(
@@ -606,7 +635,7 @@ def _solve(
         method="highs",
         options={"time_limit": left, "presolve": False},
     )
-    cost.observe(clock() - started)
+    cost.observe(clock() - began, len(lists))
     if result.status == 2:
         raise Fallback("infeasible", candidates=len(lists))
     if result.status == 1:  # HiGHS stopped at its time limit
