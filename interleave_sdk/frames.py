@@ -37,9 +37,13 @@ def ranking_ids(arm: str, value: object, item_col: str) -> list[Hashable]:
         raise RankerOutputError(
             arm, f"result has no column {item_col!r} (columns: {shown})"
         ) from None
-    if not isinstance(where, int):  # a slice or a mask: the name is used more than once
+    if not isinstance(where, int):  # a slice or a mask: more than one column answers to the name
         count = sum(1 for name in value.columns if name == item_col)
-        raise RankerOutputError(arm, f"result has {count} columns named {item_col!r}")
+        if count > 1:
+            raise RankerOutputError(arm, f"result has {count} columns named {item_col!r}")
+        raise RankerOutputError(
+            arm, f"result's {item_col!r} is not a single column (columns: {value.columns[:5]!r})"
+        )
     if len(value) == 0:
         raise RankerOutputError(arm, "returned an empty DataFrame")
     column = column_array(value, where)

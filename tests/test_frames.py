@@ -90,9 +90,12 @@ def test_ranking_ids_read_the_item_column_whatever_its_dtype(values: object, exp
 
 @pytest.mark.usefixtures("column_path")
 def test_ranking_ids_refuse_a_missing_or_doubled_item_column() -> None:
-    """No item column, or two of them: a RankerOutputError that says which."""
+    """No item column, two of them, or a column group: a RankerOutputError that says which."""
     with pytest.raises(frames.RankerOutputError, match="no column 'item_id'"):
         frames.ranking_ids("A", pd.DataFrame({"id": [1]}), "item_id")
     doubled = pd.DataFrame([[1, 2]], columns=["item_id", "item_id"])
     with pytest.raises(frames.RankerOutputError, match="2 columns named 'item_id'"):
         frames.ranking_ids("A", doubled, "item_id")
+    levels = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("item_id", "x"), ("item_id", "y")]))
+    with pytest.raises(frames.RankerOutputError, match="'item_id' is not a single column"):
+        frames.ranking_ids("A", levels, "item_id")
