@@ -60,3 +60,10 @@ def test_monitor_image_copies_existing_files_and_starts_the_handler() -> None:
     assert sources and all((ROOT / source).exists() for source in sources), sources
     (cmd,) = re.findall(r'^CMD \["(\w+)\.(\w+)"\]$', text, re.M)
     assert cmd[0] == "monitor" and callable(getattr(load_monitor(), cmd[1]))
+
+
+def test_monitored_experiment_defaults_to_the_one_the_sample_app_logs(template: Any) -> None:
+    """The template's MonitoredExperiment default is the sample app's experiment name."""
+    app = (ROOT / "samples" / "lambda" / "app.py").read_text()
+    logged = re.findall(r'@interleaved\(.*experiment="([^"]+)"', app)
+    assert logged == [template["Parameters"]["MonitoredExperiment"]["Default"]]
