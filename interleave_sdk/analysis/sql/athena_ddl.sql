@@ -13,7 +13,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
     ts string,
     served string,
     items array<struct<item_id: string, position: int, source_ranker: string,
-        ranks: struct<a: int, b: int>>>
+        ranks: struct<a: int, b: int>>>,
+    method string,
+    k string
 )
 PARTITIONED BY (dt string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
@@ -41,7 +43,9 @@ SELECT
     transform(items, i -> i.position) AS positions,
     transform(items, i -> i.source_ranker) AS teams,
     transform(items, i -> i.ranks.a) AS ranks_a,
-    transform(items, i -> i.ranks.b) AS ranks_b
+    transform(items, i -> i.ranks.b) AS ranks_b,
+    method,
+    k
 FROM {database}.{table};
 
 -- The checked, deduplicated rankings: rankings.sql over the view above.

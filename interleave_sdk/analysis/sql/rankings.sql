@@ -1,6 +1,7 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, user_id, ts (ISO 8601 text ending in Z), served, and the
--- items as parallel arrays: item_ids, positions, teams (source_ranker), ranks_a, ranks_b. Each
+-- items as parallel arrays: item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus
+-- method and k (text; what optimized credit reads, see rank_credit.py). Each
 -- engine's reader builds this shape (engine.py for DuckDB, a view in athena_ddl.sql for Athena).
 -- status: ok | other_event | not_interleaved | invalid | duplicate. Written in the common subset
 -- of DuckDB and Trino (Athena engine v3).
@@ -18,7 +19,9 @@ WITH parsed AS (
         positions,
         teams,
         ranks_a,
-        ranks_b
+        ranks_b,
+        method,
+        CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k
     FROM {ranking_log}
 ),
 checked AS (
@@ -50,6 +53,8 @@ SELECT
     teams,
     ranks_a,
     ranks_b,
+    method,
+    k,
     CASE
         WHEN checked_status = 'ok' AND copy_number > 1 THEN 'duplicate'
         ELSE checked_status
