@@ -14,9 +14,11 @@ from typing import Any
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from . import multileave
 from .credit import get_credit_rule
+from .multileave import Preference
 from .outcomes import Attribution
-from .sources import FeedbackInput, PathSpec, load_feedback
+from .sources import Feedback, FeedbackInput, PathSpec, load_feedback
 from .stats import Verdict, compute_verdict
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
@@ -38,11 +40,16 @@ class AnalysisResult:
     events: pd.DataFrame = field(repr=False)
     clicks_by_position: pd.DataFrame = field(repr=False)
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
+    preference: Preference | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the verdict's keys at the top level, plus counts and parameters."""
+        """JSON-ready: the verdict's keys at the top level, the preference matrix and best arm,
+        plus counts and parameters."""
+        preference = self.preference or multileave.from_verdict(self.verdict)
         return {
             **self.verdict.as_dict(),
+            **preference.as_dict(),
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
@@ -79,12 +86,40 @@ def attribute(
     engine: str = "duckdb",
 ) -> tuple[Attribution, dict[str, int]]:
     """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    result, quality, _ = _attribute(
+        exposures,
+        load_feedback(feedback),
+        credit=credit,
+        positive=positive,
+        negative=negative,
+        negative_counts=negative_counts,
+        window_hours=window_hours,
+        engine=engine,
+    )
+    return result, quality
+
+
+def _attribute(
+    exposures: PathSpec,
+    loaded: Feedback,
+    *,
+    credit: str,
+    positive: Sequence[str],
+    negative: Sequence[str],
+    negative_counts: bool,
+    window_hours: float,
+    engine: str,
+) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None]:
+    """``attribute`` on loaded feedback, plus every arm's credit when the log multileaves.
+
+    The two-arm engines set aside lines whose items name arms other than A and B (counted as
+    invalid items); only when there are such lines does the multileaving pass read the log again.
+    """
     rule = get_credit_rule(credit)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
     if engine not in ENGINES:
         raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    loaded = load_feedback(feedback)
     runner: Callable[..., Attribution]
     if engine == "duckdb":
         from .engine import DuckDBEngine
@@ -100,7 +135,24 @@ def attribute(
         negative_counts=negative_counts,
         window_seconds=seconds,
     )
-    return result, loaded.quality
+    credited = None
+    if result.data_quality.get("invalid_items", 0) > 0:
+        credited = multileave.arm_credits(
+            exposures,
+            loaded.frame,
+            rule=rule,
+            kinds=kinds,
+            negative_counts=negative_counts,
+            window_seconds=seconds,
+        )
+        imps = credited.impressions
+        if not (imps["arms"] > 2).any():
+            credited = None
+        else:
+            # Lines the two-arm engine rejected only for naming other arms are not broken.
+            result.data_quality["invalid_items"] -= int((~imps["two_arm"]).sum())
+            result.data_quality["multileaved_rankings"] = int((imps["arms"] > 2).sum())
+    return result, loaded.quality, credited
 
 
 def analyze(
@@ -128,9 +180,9 @@ def analyze(
     report = progress or (lambda stage: None)
     if unit not in UNITS:
         raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
-    attributed, feedback_quality = attribute(
+    attributed, feedback_quality, credited = _attribute(
         exposures,
-        feedback,
+        load_feedback(feedback),
         credit=credit,
         positive=positive,
         negative=negative,
@@ -140,6 +192,10 @@ def analyze(
     )
     report("attribution")
     verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
+    if credited is None:
+        preference = multileave.from_verdict(verdict)
+    else:
+        preference = multileave.preference(credited, unit=unit, alpha=verdict.alpha)
     report("statistics")
     return AnalysisResult(
         verdict=verdict,
@@ -159,4 +215,5 @@ def analyze(
             "n_boot": n_boot,
             "seed": seed,
         },
+        preference=preference,
     )

@@ -1,0 +1,364 @@
+"""Multileaving analysis: three or more arms in one list, compared pair by pair.
+
+Team Draft multileaving (Schuth et al., CIKM 2014) lets every arm draft into one list, so one
+impression compares every pair of arms at once. Per impression each arm earns the credit of the
+clicked items it drafted (under the chosen credit rule; "competitive" ignores the top prefix all
+arms ranked identically). Per unit of analysis (users by default, as in the two-arm verdict) a pair
+(i, j) is a win for i when i's summed credit over the unit's clicked impressions that showed both
+arms exceeds j's. Each pair gets an exact sign test, the family of pairs a Holm correction, and the
+best arm is the one that beats every other arm significantly after the correction.
+
+Statistics are computed here, once: the report only renders a :class:`Preference`, and the
+simulator feeds simulated credits to :func:`preference_from_credits` instead of re-implementing
+them. Log lines with N arms are attributed by the pandas reference's attribution (the SQL readers
+type ranks for arms A and B only), after the two-arm pipeline set them aside.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import OutcomesError
+from . import reference
+from .credit import CreditRule
+from .outcomes import MATCHED
+from .sources import PathSpec, read_json_lines
+from .stats import UNITS, Verdict, sign_test
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+#: Summed credits closer than this are a tie.
+_ATOL = 1e-9
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """Row arm against column arm: units won, lost and tied, and the sign test's p-values."""
+
+    wins: int
+    losses: int
+    ties: int
+    p_value: float
+    p_holm: float
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "wins": self.wins,
+            "losses": self.losses,
+            "ties": self.ties,
+            "p_value": self.p_value,
+            "p_holm": self.p_holm,
+        }
+
+    def flipped(self) -> PairResult:
+        return PairResult(self.losses, self.wins, self.ties, self.p_value, self.p_holm)
+
+
+@dataclass(frozen=True)
+class Preference:
+    """The preference matrix of N arms; ``matrix[i][j]`` is arm i against arm j (i != j)."""
+
+    arms: tuple[str, ...]
+    matrix: Mapping[str, Mapping[str, PairResult]]
+    best_arm: str | None
+    unit: str
+    alpha: float
+    impressions: int  # clicked impressions that compared at least one pair
+
+    def as_dict(self) -> dict[str, Any]:
+        """``preference_matrix`` (row -> column -> counts and p-values) and ``best_arm``."""
+        return {
+            "preference_matrix": {
+                row: {col: pair.as_dict() for col, pair in cols.items()}
+                for row, cols in self.matrix.items()
+            },
+            "best_arm": self.best_arm,
+        }
+
+    def ranking(self) -> list[str]:
+        """Arms ordered by how many others they beat (more wins than losses), then by net wins."""
+
+        def key(arm: str) -> tuple[int, int]:
+            pairs = self.matrix[arm].values()
+            beaten = sum(1 for p in pairs if p.wins > p.losses)
+            return (-beaten, -sum(p.wins - p.losses for p in pairs))
+
+        return sorted(self.arms, key=key)
+
+
+def holm(p_values: npt.ArrayLike) -> Floats:
+    """Holm's step-down adjusted p-values along the last axis (one family per row), in place order.
+
+    Sorted ascending, the i-th smallest (0-based) is multiplied by ``m - i``, capped at 1, and
+    made monotone by a running maximum, so rejecting where ``p_holm < alpha`` controls the
+    family-wise error rate at ``alpha`` without assuming independence between pairs. Rows are
+    handled at once so the simulator's power curves use this very function.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=-1)
+    running = np.maximum.accumulate(np.minimum(1.0, ranked * (m - np.arange(m))), axis=-1)
+    out = np.empty_like(running)
+    np.put_along_axis(out, order, running, axis=-1)
+    return out
+
+
+def preference_from_credits(
+    arms: Sequence[str],
+    credits: npt.ArrayLike,
+    clicked: npt.ArrayLike,
+    cluster: npt.ArrayLike,
+    *,
+    alpha: float = 0.05,
+    unit: str = "user",
+) -> Preference:
+    """The preference matrix from per-impression credits: the one statistics path.
+
+    ``credits`` is ``(impressions, arms)``, NaN where the impression did not show that arm;
+    ``clicked`` flags impressions with counted feedback; ``cluster`` numbers the unit of each
+    impression (users, or ``arange`` for impressions).
+    """
+    if unit not in UNITS:
+        raise OutcomesError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
+    if not 0.0 < alpha < 1.0:
+        raise OutcomesError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    names = tuple(arms)
+    c = np.asarray(credits, dtype=np.float64).reshape(-1, len(names))
+    hit = np.asarray(clicked, dtype=bool)
+    units = np.asarray(cluster, dtype=np.int64)
+    n_units = int(units.max()) + 1 if units.size else 0
+    counts: dict[tuple[int, int], tuple[int, int, int]] = {}
+    compared = np.zeros(len(c), dtype=bool)
+    for i, j in itertools.combinations(range(len(names)), 2):
+        both = hit & ~np.isnan(c[:, i]) & ~np.isnan(c[:, j])
+        compared |= both
+        diff = np.bincount(units[both], weights=c[both, i] - c[both, j], minlength=n_units)
+        seen = np.bincount(units[both], minlength=n_units) > 0
+        d = diff[seen]
+        wins, losses = int((d > _ATOL).sum()), int((d < -_ATOL).sum())
+        counts[(i, j)] = (wins, losses, int(d.size) - wins - losses)
+    pairs = list(counts)
+    p_values = [sign_test(counts[p][0], counts[p][1]) for p in pairs]
+    adjusted = holm(p_values).tolist() if p_values else []
+    matrix: dict[str, dict[str, PairResult]] = {name: {} for name in names}
+    for (i, j), p, q in zip(pairs, p_values, adjusted, strict=True):
+        wins, losses, ties = counts[(i, j)]
+        result = PairResult(wins, losses, ties, p, q)
+        matrix[names[i]][names[j]] = result
+        matrix[names[j]][names[i]] = result.flipped()
+    best = [
+        arm
+        for arm in names
+        if len(names) > 1
+        and all(r.wins > r.losses and r.p_holm < alpha for r in matrix[arm].values())
+    ]
+    ordered = {row: {col: matrix[row][col] for col in names if col != row} for row in names}
+    return Preference(names, ordered, best[0] if best else None, unit, alpha, int(compared.sum()))
+
+
+def from_verdict(verdict: Verdict) -> Preference:
+    """The two-arm matrix of a verdict: one pair, so Holm leaves its p-value unchanged."""
+    pair = PairResult(verdict.wins_a, verdict.wins_b, verdict.ties, verdict.p_value, verdict.p_value)
+    best = verdict.winner if verdict.winner in ("A", "B") else None
+    return Preference(
+        ("A", "B"),
+        {"A": {"B": pair}, "B": {"A": pair.flipped()}},
+        best,
+        verdict.unit,
+        verdict.alpha,
+        verdict.impressions,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# From log lines and feedback to per-impression arm credits
+
+
+@dataclass
+class ArmCredits:
+    """One row per interleaved impression of the log, one credit column per arm (NaN: not shown)."""
+
+    arms: tuple[str, ...]
+    impressions: pd.DataFrame  # ranking_id, user_id, ts, clicked, two_arm (fits the A/B pipeline)
+    credits: Floats  # (impressions, arms)
+    events: pd.DataFrame
+
+
+def _arm_items(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
+    """Shown items of the valid interleaved lines, whatever their arms, and each line's arms.
+
+    A line's arms are the keys of its items' ``ranks``; an item must name one of them as its team,
+    carry an id and sit at its position, or the whole line is left out (as in exposure_items.sql).
+    """
+    ranked = reference.rankings(reference.ranking_log(records))
+    rows: list[dict[str, Any]] = []
+    arms_of: dict[str, tuple[str, ...]] = {}
+    for idx in ranked.index[ranked["status"] == "ok"]:
+        raw = records[idx].get("items")
+        if not isinstance(raw, list):
+            continue
+        items = [i if isinstance(i, dict) else {} for i in raw]
+        arms: dict[str, None] = {}
+        for item in items:
+            listed = item.get("ranks")
+            if isinstance(listed, dict):
+                arms.update(dict.fromkeys(str(a) for a in listed))
+        entries: list[tuple[str, int, str, dict[str, int | None]]] = []
+        for position, item in enumerate(items, start=1):
+            team = reference._text(item.get("source_ranker"))
+            item_id = reference._text(item.get("item_id"))
+            found = item.get("ranks")
+            ranks: dict[str, Any] = found if isinstance(found, dict) else {}
+            at = reference._int(item.get("position"))
+            if item_id is None or team is None or at != position or team not in arms:
+                entries = []
+                break
+            entries.append((item_id, position, team, {a: reference._int(ranks.get(a)) for a in arms}))
+        if not entries:
+            continue
+        rid = str(ranked.at[idx, "ranking_id"])
+        arms_of[rid] = tuple(arms)
+        head = {"ranking_id": rid, "user_id": ranked.at[idx, "user_id"], "ts": ranked.at[idx, "ts"]}
+        rows.extend(
+            {**head, "item_id": i, "position": p, "team": t, "ranks": r} for i, p, t, r in entries
+        )
+    columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "ranks"]
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    return frame, arms_of
+
+
+def _common_prefix(items: pd.DataFrame) -> dict[str, int]:
+    """Per impression: the top positions every arm ranked at that very position."""
+    prefix: dict[str, int] = {}
+    for rid, group in items.groupby("ranking_id", sort=False):
+        n = 0
+        for position, ranks in zip(group["position"], group["ranks"], strict=True):
+            if not all(r == position for r in ranks.values()):
+                break
+            n += 1
+        prefix[str(rid)] = n
+    return prefix
+
+
+def arm_credits(
+    exposures: PathSpec,
+    feedback: pd.DataFrame,
+    *,
+    rule: CreditRule,
+    kinds: Mapping[str, int],
+    negative_counts: bool,
+    window_seconds: int,
+) -> ArmCredits:
+    """Attribute feedback to the log's interleaved lines and credit every arm of each impression."""
+    items, arms_of = _arm_items(read_json_lines(exposures).records)
+    imps = items.groupby("ranking_id", sort=False).agg(user_id=("user_id", "first"), ts=("ts", "max"))
+    imps = imps.reset_index()
+    events = reference.attribution(feedback, items, imps, kinds, window_seconds)
+    matched = events[events["status"].isin(MATCHED)]
+    counted = matched[(matched["polarity"] > 0) | negative_counts]
+    counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
+    prefix = _common_prefix(items)
+    scored = counted.merge(items[["ranking_id", "item_id", "position", "team"]])
+    scored["prefix_len"] = scored["ranking_id"].map(prefix).astype("int64")
+    eligible = rule.eligible(scored).to_numpy(dtype=bool)
+    scored["points"] = np.where(eligible, scored["polarity"].astype(np.float64), 0.0)
+    totals = scored.groupby(["ranking_id", "team"])["points"].sum()
+
+    arms = tuple(sorted({a for names in arms_of.values() for a in names}))
+    column = {arm: n for n, arm in enumerate(arms)}
+    credits = np.full((len(imps), len(arms)), np.nan)
+    row_of = {rid: n for n, rid in enumerate(imps["ranking_id"])}
+    for n, rid in enumerate(imps["ranking_id"]):
+        credits[n, [column[a] for a in arms_of[rid]]] = 0.0
+    for (rid, team), points in totals.items():
+        credits[row_of[str(rid)], column[str(team)]] = float(points)
+    imps["clicked"] = imps["ranking_id"].isin(set(counted["ranking_id"]))
+    imps["two_arm"] = [set(arms_of[rid]) <= {"A", "B"} for rid in imps["ranking_id"]]
+    imps["arms"] = [len(arms_of[rid]) for rid in imps["ranking_id"]]
+    return ArmCredits(arms, imps, credits, events)
+
+
+def clusters(impressions: pd.DataFrame, unit: str) -> Ints:
+    """The unit of each impression as dense codes; a null user is a unit of its own."""
+    if unit == "impression":
+        return np.arange(len(impressions), dtype=np.int64)
+    codes, uniques = pd.factorize(impressions["user_id"], use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    nulls = codes < 0
+    codes[nulls] = len(uniques) + np.arange(int(nulls.sum()), dtype=np.int64)
+    return codes
+
+
+def preference(credited: ArmCredits, *, unit: str = "user", alpha: float = 0.05) -> Preference:
+    """The preference matrix of credited impressions."""
+    return preference_from_credits(
+        credited.arms,
+        credited.credits,
+        credited.impressions["clicked"].to_numpy(dtype=bool),
+        clusters(credited.impressions, unit),
+        alpha=alpha,
+        unit=unit,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering (the report calls these; nothing is computed here)
+
+
+def _cell(pair: PairResult) -> str:
+    return f"{pair.wins}/{pair.losses}/{pair.ties} (p_holm {pair.p_holm:.3g})"
+
+
+def matrix_rows(pref: Preference) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the matrix: cell (i, j) reads 'wins/losses/ties (p_holm)' of i over j."""
+    header = ["arm", *pref.arms]
+    rows = [
+        [row, *("—" if col == row else _cell(pref.matrix[row][col]) for col in pref.arms)]
+        for row in pref.arms
+    ]
+    return header, rows
+
+
+def best_arm_text(pref: Preference) -> str:
+    if pref.best_arm is None:
+        return f"no arm beats every other significantly (Holm-corrected, α = {pref.alpha:g})"
+    return f"{pref.best_arm} beats every other arm (Holm-corrected sign tests, α = {pref.alpha:g})"
+
+
+def format_matrix(pref: Preference) -> str:
+    """The matrix as aligned plain text, for the CLI."""
+    header, rows = matrix_rows(pref)
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = [f"Preference matrix (unit: {pref.unit}; wins/losses/ties of row over column)"]
+    for r in [header, *rows]:
+        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+    lines.append(f"  best arm: {best_arm_text(pref)}")
+    return "\n".join(lines)
+
+
+def matrix_markdown(pref: Preference) -> list[str]:
+    """The matrix as a Markdown section, for the report."""
+    header, rows = matrix_rows(pref)
+    lines = [
+        "## Preference matrix",
+        "",
+        f"Cell (row, column): {pref.unit}s preferring the row arm / the column arm / neither, "
+        "and the Holm-corrected sign-test p-value of the pair.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", f"Best arm: {best_arm_text(pref)}.", ""]
+    return lines
