@@ -327,6 +327,11 @@ def _markdown(result: AnalysisResultLike, series_points: int) -> str:
     if span:
         rows.append(("time span", span))
     lines += _md_table(("statistic", "value"), rows)
+    preference = getattr(result, "preference", None)
+    if preference is not None and len(preference.arms) > 2:
+        from .multileave import matrix_markdown  # rendering only: the analysis computed it
+
+        lines += ["", *matrix_markdown(preference)]
     lines += [
         "",
         "## Over time",

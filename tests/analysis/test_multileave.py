@@ -129,3 +129,23 @@ def test_pairs_only_count_impressions_showing_both_arms():
     pref = preference_from_credits(ARMS3, credits, np.ones(2, dtype=bool), np.arange(2))
     assert pref.matrix["A"]["B"].wins == 1
     assert (pref.matrix["C"]["A"].wins, pref.matrix["C"]["A"].ties) == (1, 0)
+
+
+def test_report_and_cli_render_the_matrix(tmp_path, capsys):
+    """The Markdown report and the CLI's text output both show the three-arm matrix."""
+    from interleave_sdk.analysis.report import write_report
+    from interleave_sdk.cli import main
+
+    log = [three(f"r{u}", f"u{u}", u, ITEMS) for u in range(4)]
+    clicks = [event(f"u{u}", "y", u + 1, rid=f"r{u}") for u in range(4)]
+    path = write_json_lines(tmp_path / "log.jsonl", log)
+    result = analyze(path, events(*clicks), n_boot=10)
+    text = write_report(result, tmp_path / "report").read_text(encoding="utf-8")
+    assert "## Preference matrix" in text
+    assert "| B | 4/0/0 (p_holm 0.375) | — | 4/0/0 (p_holm 0.375) |" in text
+    feedback = tmp_path / "feedback.csv"
+    events(*clicks).to_csv(feedback, index=False)
+    assert main(["analyze", "--exposures", str(path), "--feedback", str(feedback), "--n-boot", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "Preference matrix (unit: user" in out
+    assert "best arm: no arm beats every other significantly" in out
