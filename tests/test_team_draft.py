@@ -8,7 +8,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from fractions import Fraction
 
 import pytest
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from scipy.stats import chisquare
 
 from interleave_sdk import UnknownMethodError, available_methods, derive_seed, interleave
+from interleave_sdk.interleaving.lazy import LazyRanking
 
 Outcome = tuple[tuple[Hashable, str], ...]
 
@@ -277,3 +278,107 @@ def test_three_teams_draft_in_turn() -> None:
     for r in range(3):
         assert sorted(drawn.teams[3 * r : 3 * r + 3]) == ["A", "B", "C"]
     assert drawn.picks("C") == (7, 8, 9)
+
+
+# -- lazy rankings (streaming arms) ------------------------------------------------------------
+
+
+def counting_stream(ids: Sequence[int], pulls: list[int]) -> Iterator[int]:
+    """A generator over ``ids`` that counts in ``pulls[0]`` how many items it has yielded."""
+    for x in ids:
+        pulls[0] += 1
+        yield x
+
+
+def test_lazy_ranking_pulls_only_up_to_the_index_read() -> None:
+    """Reading index i pulls exactly i + 1 items; re-reading pulls nothing more."""
+    pulls = [0]
+    ranking = LazyRanking(counting_stream(range(100), pulls))
+    assert ranking.pulled == 0 and pulls == [0]
+    assert ranking[4] == 4 and ranking.pulled == 5 and pulls == [5]
+    assert ranking[2] == 2 and pulls == [5]
+    assert ranking.head() == (0, 1, 2, 3, 4)
+    assert not ranking.exhausted
+
+
+def test_lazy_ranking_ends_with_index_error_and_has_no_length() -> None:
+    """Past the end is IndexError (the end-of-list signal); len() and negative indexes are refused."""
+    ranking = LazyRanking(iter([7, 8]))
+    assert ranking[1] == 8
+    with pytest.raises(IndexError):
+        ranking[2]
+    assert ranking.exhausted and ranking.pulled == 2
+    with pytest.raises(TypeError):
+        len(ranking)  # type: ignore[arg-type]
+    with pytest.raises(IndexError, match="negative"):
+        ranking[-1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_streams_of_10000_are_pulled_at_most_k_plus_2_and_serve_the_full_list_result(seed: int) -> None:
+    """k=10 from two 10,000-item generators: ≤ 12 pulls per arm, same list as full-list Team Draft."""
+    chooser = random.Random(seed)
+    universe = list(range(20_000))
+    a = chooser.sample(universe, 10_000)
+    # B shares a few of A's top items, in another order, then goes its own way.
+    b_top = chooser.sample(a[:12], 5) + chooser.sample(universe, 20)
+    b = list(dict.fromkeys(b_top + chooser.sample(universe, 10_000)))[:10_000]
+    pulls_a, pulls_b = [0], [0]
+    lazy = {"A": LazyRanking(counting_stream(a, pulls_a)), "B": LazyRanking(counting_stream(b, pulls_b))}
+    streamed = interleave("team_draft_v1", lazy, 10, random.Random(seed))
+    full = interleave("team_draft_v1", {"A": a, "B": b}, 10, random.Random(seed))
+    assert streamed == full
+    assert a != b
+    assert pulls_a[0] <= 12 and pulls_b[0] <= 12, (pulls_a, pulls_b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=id_lists, b=id_lists, k=st.integers(0, 60), seed=st.integers(0, 2**53 - 1))
+def test_lazy_path_equals_the_list_path(a: list[int], b: list[int], k: int, seed: int) -> None:
+    """Two teams: the generic (stream) path and the list fast path give the same list for a seed."""
+    lazy = {"A": LazyRanking(iter(a)), "B": LazyRanking(iter(b))}
+    assert interleave("team_draft_v1", lazy, k, random.Random(seed)) == interleave(
+        "team_draft_v1", {"A": a, "B": b}, k, random.Random(seed)
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(lists=st.lists(id_lists, min_size=3, max_size=5), k=st.integers(0, 40), seed=st.integers(0, 2**53 - 1))
+def test_lazy_multileaving_equals_lists(lists: list[list[int]], k: int, seed: int) -> None:
+    """Three to five teams: streams and lists give the same list for a seed."""
+    names = [f"arm{i}" for i in range(len(lists))]
+    lazy = {n: LazyRanking(iter(ids)) for n, ids in zip(names, lists, strict=True)}
+    plain = dict(zip(names, lists, strict=True))
+    assert interleave("team_draft_v1", lazy, k, random.Random(seed)) == interleave(
+        "team_draft_v1", plain, k, random.Random(seed)
+    )
+
+
+def test_a_finished_stream_is_not_read_again() -> None:
+    """Once a stream has ended, the draft never asks it for another item."""
+
+    class Once:
+        """A ranking that fails the test if read past its end twice."""
+
+        def __init__(self, ids: list[int]) -> None:
+            self.ids, self.ended = ids, 0
+
+        def __getitem__(self, i: int) -> int:
+            if i >= len(self.ids):
+                self.ended += 1
+                assert self.ended == 1, "read past the end twice"
+                raise IndexError(i)
+            return self.ids[i]
+
+    short = Once([1])
+    drawn = interleave("team_draft_v1", {"A": short, "B": [2, 3, 4, 5]}, 5, random.Random(0))
+    assert sorted(drawn.items) == [1, 2, 3, 4, 5]
+    three = Once([1])
+    drawn = interleave("team_draft_v1", {"A": three, "B": [2, 3], "C": [4, 5]}, 5, random.Random(0))
+    assert sorted(drawn.items) == [1, 2, 3, 4, 5]
+
+
+def test_k_is_required_with_a_stream() -> None:
+    """k=None cannot default to a stream's length: a clear error instead of draining it."""
+    with pytest.raises(ValueError, match="k is required"):
+        interleave("team_draft_v1", {"A": LazyRanking(iter([1])), "B": [2]}, None, random.Random(0))

@@ -7,6 +7,15 @@ both arms rank appears once, credited to whichever team drafted it.
 Exhaustion policy: when a team has no unplaced items left it drops out and the remaining teams keep
 drafting, so the result has exactly ``min(k, |union|)`` items and is never truncated to the shorter
 list. Team sizes therefore differ by at most one only while every list still has items.
+
+With three or more arms this is Team Draft multileaving (Schuth et al., CIKM 2014): the same rule,
+the fewest picks drafting next, ties broken uniformly by the coin.
+
+Laziness: a ranking is read by increasing index only and each team looks one item past its last
+pick, so a stream (:class:`~.lazy.LazyRanking`) is pulled at most its team's picks plus the items
+it skipped because another team placed them, plus one look-ahead. Plain lists and tuples take an
+unrolled path that may use ``len()``; other rankings take the generic path; both make the same
+draws, so a stream and its list give the same result for a seed.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable, Sequence
 
-from .api import Interleaving, Rankings, register
+from .api import Interleaving, Ranking, Rankings, register
 
 
 @register("team_draft_v1")
@@ -22,8 +31,22 @@ def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
     """Draft ``min(k, |union|)`` items: drafting stops once every list is exhausted."""
     names = list(rankings)
     if len(names) == 2:
-        return _two_teams(names[0], rankings[names[0]], names[1], rankings[names[1]], k, rng)
+        a, b = rankings[names[0]], rankings[names[1]]
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            return _two_teams(names[0], a, names[1], b, k, rng)
+        return _two_teams_lazy(names[0], a, names[1], b, k, rng)
     return _n_teams(rankings, k, rng)
+
+
+def _first_unplaced(ranking: Ranking, start: int, placed: set[Hashable]) -> int:
+    """Index of the first item at or after ``start`` not yet placed; -1 when the ranking ends."""
+    p = start
+    try:
+        while ranking[p] in placed:
+            p += 1
+    except IndexError:
+        return -1
+    return p
 
 
 def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
@@ -32,19 +55,23 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
     lists = [rankings[name] for name in names]
     pointer = [0] * len(names)
     counts = [0] * len(names)
+    done = [False] * len(names)
     placed: set[Hashable] = set()
     items: list[Hashable] = []
     teams: list[str] = []
     while len(items) < k:
-        # Skip each team's pointer past items already placed; a team with nothing left drops out.
+        # Skip each team's pointer past items already placed; a team with nothing left drops out
+        # (and is never read again, so a finished stream is not asked twice).
         active: list[int] = []
         for t, ranking in enumerate(lists):
-            p = pointer[t]
-            while p < len(ranking) and ranking[p] in placed:
-                p += 1
+            if done[t]:
+                continue
+            p = _first_unplaced(ranking, pointer[t], placed)
+            if p < 0:
+                done[t] = True
+                continue
             pointer[t] = p
-            if p < len(ranking):
-                active.append(t)
+            active.append(t)
         if not active:  # every list exhausted: k exceeded the union
             break
         fewest = min(counts[t] for t in active)
@@ -56,6 +83,45 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
         counts[team] += 1
         items.append(item)
         teams.append(names[team])
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
+
+
+def _two_teams_lazy(
+    name_a: str,
+    a: Ranking,
+    name_b: str,
+    b: Ranking,
+    k: int,
+    rng: random.Random,
+) -> Interleaving:
+    """Two teams over any rankings (streams included): the same rule and draws as
+    :func:`_two_teams`, ending a list on ``IndexError`` instead of comparing with its length."""
+    pa = pb = na = nb = 0
+    a_left = b_left = True
+    placed: set[Hashable] = set()
+    items: list[Hashable] = []
+    teams: list[str] = []
+    while len(items) < k:
+        if a_left:
+            pa = _first_unplaced(a, pa, placed)
+            a_left = pa >= 0
+        if b_left:
+            pb = _first_unplaced(b, pb, placed)
+            b_left = pb >= 0
+        if not (a_left or b_left):
+            break
+        if a_left and (not b_left or na < nb or (na == nb and rng.randrange(2) == 0)):
+            item = a[pa]
+            pa += 1
+            na += 1
+            teams.append(name_a)
+        else:
+            item = b[pb]
+            pb += 1
+            nb += 1
+            teams.append(name_b)
+        placed.add(item)
+        items.append(item)
     return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
 
 

@@ -1,0 +1,475 @@
+"""Optimized interleaving (Radlinski & Craswell, WSDM 2013) for two arms, never failing a request.
+
+The method chooses a *distribution* over merged lists rather than a drafting rule:
+
+* **Allowed lists.** Every prefix of a served list is the union of a prefix of A and a prefix of B.
+  Equivalently, the list is built by repeatedly placing the top not-yet-placed item of A or of B.
+  Each such list is named by its *choices*, one character per position: ``a`` (A's top unplaced
+  item), ``b`` (B's), or ``=`` (both tops were the same item, so there was no choice). A list of
+  length ``n`` only ever uses the top ``n`` items of each arm, so only those are read.
+* **Credit.** A click on item ``d`` gives A the credit ``delta(d)`` (B gets ``-delta(d)``). With
+  ``rank_X(d)`` the 1-based rank of ``d`` in arm X's top list (the first ``min(k, len(X))`` items)
+  and ``len(top_X) + 1`` when ``d`` is not in it:
+
+  - ``linear`` (``optimized_v1``): ``delta(d) = rank_B(d) - rank_A(d)``;
+  - ``inverse`` (``optimized_inverse_v1``): ``delta(d) = 1/rank_A(d) - 1/rank_B(d)``.
+
+  Positive credit favours A. The analysis recomputes it from each logged item's per-arm ``ranks``.
+* **Unbiasedness.** A user who clicks without looking at the items (any click probability that
+  depends on the position only) must give each arm zero expected credit at every cut-off ``j``:
+  ``sum_L p_L * sum_{i<=j} delta(L_i) = 0`` for ``j = 1..n``, which is the same as
+  ``sum_L p_L * delta(L_j) = 0`` for every position ``j``.
+* **Sensitivity.** Among unbiased distributions take one maximising ``sum_L p_L * s(L)`` with
+  position weights ``w_i = (1/i) / sum_{j<=n} 1/j`` (clicks are likelier near the top),
+  ``W_A = sum of w_i where delta(L_i) > 0``, ``W_B`` likewise for ``< 0``, and
+  ``s(L) = (W_A + W_B) * H(W_A / (W_A + W_B))`` with ``H`` the binary entropy in bits (``s = 0``
+  when ``W_A + W_B = 0``): a list is sensitive when likely clicks separate the arms, on both sides.
+
+The linear program (one variable per allowed list, ``n + 1`` equalities) is solved with SciPy's
+HiGHS, imported only when first needed (``pip install 'interleave-sdk[optimized]'``). It depends
+only on the overlap pattern of the two top lists, never on the ids, so solved distributions are
+kept in a bounded LRU cache keyed by that pattern.
+
+Never failing: anything that stops a distribution from being found (not two arms, duplicate ids,
+too many allowed lists, the time budget spent, an infeasible or inexact LP, a solver error, SciPy
+missing) serves Team Draft for this request instead, drawn with the same untouched generator,
+with ``method="team_draft_v1"`` and ``detail={"fallback": <reason>, ...}``. A stream that raises
+while its top items are read is the arm's failure and propagates, as it does for Team Draft.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .api import Interleaving, Ranking, Rankings, register, register_rebuild
+from .team_draft import team_draft
+
+Credit = Literal["linear", "inverse"]
+CREDITS: tuple[Credit, ...] = ("linear", "inverse")
+
+FallbackReason = Literal[
+    "not_two_arms",
+    "duplicate_ids",
+    "too_many_candidates",
+    "time_budget",
+    "infeasible",
+    "inexact_solution",
+    "solver_error",
+    "scipy_missing",
+]
+FALLBACK_REASONS: tuple[FallbackReason, ...] = (
+    "not_two_arms",
+    "duplicate_ids",
+    "too_many_candidates",
+    "time_budget",
+    "infeasible",
+    "inexact_solution",
+    "solver_error",
+    "scipy_missing",
+)
+
+# A served distribution must meet every unbiasedness equality to this absolute tolerance.
+UNBIASED_TOLERANCE = 1e-9
+
+# (credit, n, len(top A), for each item of top B its index in top A or -1)
+Pattern = tuple[str, int, int, tuple[int, ...]]
+
+
+class Fallback(Exception):
+    """Why no optimized distribution is served for this request (internal control flow)."""
+
+    def __init__(self, reason: FallbackReason, **facts: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.facts = facts
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A solved LP, id-free: the allowed lists with positive probability, by their choices."""
+
+    choices: tuple[str, ...]
+    cumulative: tuple[float, ...]  # running sums of the probabilities, last ~1
+    candidates: int  # how many allowed lists the LP chose among
+    sensitivity: float  # the objective reached
+
+    def probabilities(self) -> tuple[float, ...]:
+        """What the sampler realises for each list in ``choices`` (cumulative differences)."""
+        total = self.cumulative[-1]
+        previous = 0.0
+        out = []
+        for c in self.cumulative:
+            out.append((c - previous) / total)
+            previous = c
+        return tuple(out)
+
+    def pick(self, u: float) -> int:
+        """Index of the list a uniform draw ``u`` in [0, 1) selects."""
+        i = bisect.bisect_right(self.cumulative, u * self.cumulative[-1])
+        return min(i, len(self.choices) - 1)
+
+
+class PatternCache:
+    """A bounded, thread-safe LRU of solved patterns (and of patterns known to be infeasible)."""
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {size}")
+        self.size = size
+        self._entries: OrderedDict[Pattern, Distribution | FallbackReason] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Pattern) -> Distribution | FallbackReason | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: Pattern, entry: Distribution | FallbackReason) -> None:
+        if self.size == 0:
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class OptimizedInterleaver:
+    """Optimized interleaving as a registered method: ``(rankings, k, rng) -> Interleaving``.
+
+    ``credit``: ``"linear"`` or ``"inverse"`` (see the module docstring). ``time_budget_ms``: the
+    most a cold pattern may add to a request (enumerating the allowed lists plus HiGHS, whose own
+    ``time_limit`` is set to what is left); past it this request serves Team Draft and the pattern
+    is tried again next time. ``max_candidates``: the most allowed lists enumerated (two disjoint
+    top-10 lists have 1,024; top-12, 4,096). ``cache_size``: solved patterns kept. ``clock``:
+    seconds, monotonic (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        credit: Credit = "linear",
+        *,
+        time_budget_ms: float = 25.0,
+        max_candidates: int = 4096,
+        cache_size: int = 1024,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if credit not in CREDITS:
+            raise ValueError(f"credit must be one of {', '.join(CREDITS)}; got {credit!r}")
+        if time_budget_ms < 0:
+            raise ValueError(f"time_budget_ms must be >= 0, got {time_budget_ms}")
+        if max_candidates < 1:
+            raise ValueError(f"max_candidates must be >= 1, got {max_candidates}")
+        self.name = name
+        self.credit: Credit = credit
+        self.time_budget_ms = time_budget_ms
+        self.max_candidates = max_candidates
+        self.cache = PatternCache(cache_size)
+        self.clock = clock
+
+    def __call__(self, rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
+        names = list(rankings)
+        if len(names) != 2:
+            return self._fallback(rankings, k, rng, Fallback("not_two_arms", arms=len(names)))
+        name_a, name_b = names
+        # Reading the tops is the arms' business: a stream that raises here is a bad arm, not a
+        # reason to fall back, so this stays outside the guarded part.
+        top_a, top_b = _head(rankings[name_a], k), _head(rankings[name_b], k)
+        try:
+            pattern = self._pattern(top_a, top_b, k)
+            distribution, cached = self._distribution(pattern)
+        except Fallback as why:
+            return self._fallback(rankings, k, rng, why)
+        except Exception as exc:  # the solver stack must never fail a request
+            error = Fallback("solver_error", error=f"{type(exc).__name__}: {exc}"[:200])
+            return self._fallback(rankings, k, rng, error)
+        index = distribution.pick(rng.random())
+        choices = distribution.choices[index]
+        items, teams = _build(name_a, top_a, name_b, top_b, choices)
+        detail = {
+            "credit": self.credit,
+            "choices": choices,
+            "candidates": distribution.candidates,
+            "support": len(distribution.choices),
+            "cache": "hit" if cached else "miss",
+        }
+        return Interleaving(tuple(items), tuple(teams), self.name, detail)
+
+    def rebuild(self, rankings: Rankings, k: int, detail: Mapping[str, Any]) -> Interleaving:
+        """The logged list again, from the arms' top lists and ``detail["choices"]`` alone."""
+        names = list(rankings)
+        if len(names) != 2:
+            raise ValueError(f"an optimized list has two arms, the record has {len(names)}")
+        choices = detail.get("choices")
+        if not isinstance(choices, str) or len(choices) > k:
+            raise ValueError(f"detail lacks valid choices: {choices!r}")
+        name_a, name_b = names
+        top_a, top_b = _head(rankings[name_a], k), _head(rankings[name_b], k)
+        items, teams = _build(name_a, top_a, name_b, top_b, choices)
+        return Interleaving(tuple(items), tuple(teams), self.name, dict(detail))
+
+    def solve(self, top_a: list[Hashable], top_b: list[Hashable], k: int) -> Distribution:
+        """The distribution for two top lists (cached by pattern); raises :class:`Fallback`."""
+        return self._distribution(self._pattern(top_a, top_b, k))[0]
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _fallback(
+        self, rankings: Rankings, k: int, rng: random.Random, why: Fallback
+    ) -> Interleaving:
+        served = team_draft(rankings, k, rng)
+        detail = {"fallback": why.reason, "requested": self.name, **why.facts}
+        return dataclasses.replace(served, detail=detail)
+
+    def _pattern(self, top_a: list[Hashable], top_b: list[Hashable], k: int) -> Pattern:
+        position_a = {item: i for i, item in enumerate(top_a)}
+        if len(position_a) != len(top_a) or len(set(top_b)) != len(top_b):
+            raise Fallback("duplicate_ids")
+        b_in_a = tuple(position_a.get(item, -1) for item in top_b)
+        n = min(k, len(top_a) + b_in_a.count(-1))  # the union's size, capped at k
+        return (self.credit, n, len(top_a), b_in_a)
+
+    def _distribution(self, pattern: Pattern) -> tuple[Distribution, bool]:
+        entry = self.cache.get(pattern)
+        if isinstance(entry, Distribution):
+            return entry, True
+        if entry is not None:  # a pattern already proven infeasible: no need to solve again
+            raise Fallback(entry, cached=True)
+        deadline = self.clock() + self.time_budget_ms / 1e3
+        try:
+            distribution = _solve(pattern, self.max_candidates, deadline, self.clock)
+        except Fallback as why:
+            if why.reason in ("infeasible", "inexact_solution", "too_many_candidates"):
+                self.cache.put(pattern, why.reason)  # deterministic in the pattern
+            raise
+        self.cache.put(pattern, distribution)
+        return distribution, False
+
+
+def _head(ranking: Ranking, k: int) -> list[Hashable]:
+    """The first ``k`` items (fewer when the ranking ends), read by increasing index only."""
+    top: list[Hashable] = []
+    try:
+        for i in range(k):
+            top.append(ranking[i])
+    except IndexError:
+        pass
+    return top
+
+
+def _build(
+    name_a: str, top_a: list[Hashable], name_b: str, top_b: list[Hashable], choices: str
+) -> tuple[list[Hashable], list[str]]:
+    """Replay ``choices`` on two top lists; the team of an item is the arm it was taken from
+    (for ``=``, the arm ranking it higher, A on a tie). Raises ``ValueError`` if they disagree."""
+    placed: set[Hashable] = set()
+    items: list[Hashable] = []
+    teams: list[str] = []
+    pa = pb = 0
+    for choice in choices:
+        while pa < len(top_a) and top_a[pa] in placed:
+            pa += 1
+        while pb < len(top_b) and top_b[pb] in placed:
+            pb += 1
+        has_a, has_b = pa < len(top_a), pb < len(top_b)
+        same = has_a and has_b and top_a[pa] == top_b[pb]
+        if choice == "=" and same:
+            item, team = top_a[pa], name_a if pa <= pb else name_b
+        elif choice == "a" and has_a and not same:
+            item, team = top_a[pa], name_a
+        elif choice == "b" and has_b and not same:
+            item, team = top_b[pb], name_b
+        else:
+            raise ValueError(f"choices {choices!r} do not fit these lists at position {len(items)}")
+        placed.add(item)
+        items.append(item)
+        teams.append(team)
+    return items, teams
+
+
+def _enumerate(
+    pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
+) -> tuple[list[str], list[list[int]], int]:
+    """Every allowed list of the pattern as (choices, union indices); also the union size.
+
+    Breadth first, one level per position, so the candidate cap and the deadline are checked
+    before the work grows past them.
+    """
+    _, n, len_a, b_in_a = pattern
+    a_idx = list(range(len_a))
+    b_idx = []
+    fresh = len_a
+    for i in b_in_a:
+        if i >= 0:
+            b_idx.append(i)
+        else:
+            b_idx.append(fresh)
+            fresh += 1
+    len_b = len(b_idx)
+    # state: (pointer into A, pointer into B, placed bitmask, choices, items)
+    level: list[tuple[int, int, int, str, list[int]]] = [(0, 0, 0, "", [])]
+    for _ in range(n):
+        if clock() > deadline:
+            raise Fallback("time_budget", stage="enumeration")
+        nxt: list[tuple[int, int, int, str, list[int]]] = []
+        for pa, pb, mask, choices, items in level:
+            while pa < len_a and mask >> a_idx[pa] & 1:
+                pa += 1
+            while pb < len_b and mask >> b_idx[pb] & 1:
+                pb += 1
+            ia = a_idx[pa] if pa < len_a else -1
+            ib = b_idx[pb] if pb < len_b else -1
+            if ia >= 0 and ia == ib:
+                nxt.append((pa + 1, pb + 1, mask | 1 << ia, choices + "=", [*items, ia]))
+                continue
+            if ia >= 0:
+                nxt.append((pa + 1, pb, mask | 1 << ia, choices + "a", [*items, ia]))
+            if ib >= 0:
+                nxt.append((pa, pb + 1, mask | 1 << ib, choices + "b", [*items, ib]))
+        if len(nxt) > max_candidates:
+            raise Fallback("too_many_candidates", limit=max_candidates)
+        level = nxt
+    return [s[3] for s in level], [s[4] for s in level], fresh
+
+
+def credits_of(pattern: Pattern) -> list[float]:
+    """``delta`` of every union item (A's top first, then B's items not in A), per the credit."""
+    credit, _, len_a, b_in_a = pattern
+    len_b = len(b_in_a)
+    size = len_a + sum(1 for i in b_in_a if i < 0)
+    rank_a = [len_a + 1] * size
+    rank_b = [len_b + 1] * size
+    for i in range(len_a):
+        rank_a[i] = i + 1
+    fresh = len_a
+    for j, i in enumerate(b_in_a):
+        if i >= 0:
+            rank_b[i] = j + 1
+        else:
+            rank_b[fresh] = j + 1
+            fresh += 1
+    if credit == "linear":
+        return [float(rb - ra) for ra, rb in zip(rank_a, rank_b, strict=True)]
+    return [1.0 / ra - 1.0 / rb for ra, rb in zip(rank_a, rank_b, strict=True)]
+
+
+def sensitivity(deltas: list[float]) -> float:
+    """``s(L)`` of a list given the credit at each of its positions (module docstring)."""
+    n = len(deltas)
+    if n == 0:
+        return 0.0
+    norm = sum(1.0 / i for i in range(1, n + 1))
+    w_a = sum(1.0 / (i + 1) for i, d in enumerate(deltas) if d > 0) / norm
+    w_b = sum(1.0 / (i + 1) for i, d in enumerate(deltas) if d < 0) / norm
+    total = w_a + w_b
+    if total <= 0:
+        return 0.0
+    entropy = 0.0
+    for share in (w_a / total, w_b / total):
+        if share > 0:
+            entropy -= share * math.log2(share)
+    return total * entropy
+
+
+def _solve(
+    pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
+) -> Distribution:
+    try:
+        import numpy as np
+        from scipy.optimize import linprog
+        from scipy.sparse import csc_array
+    except ImportError as exc:
+        raise Fallback("scipy_missing", install="pip install 'interleave-sdk[optimized]'") from exc
+
+    n = pattern[1]
+    if n == 0:
+        return Distribution(("",), (1.0,), 1, 0.0)
+    choices, lists, _ = _enumerate(pattern, max_candidates, deadline, clock)
+    delta = np.asarray(credits_of(pattern))
+    per_position = delta[np.asarray(lists, dtype=np.intp)]  # (lists, n): credit at each position
+    weights = 1.0 / np.arange(1, n + 1)
+    weights /= weights.sum()
+    w_a = (per_position > 0) @ weights
+    w_b = (per_position < 0) @ weights
+    total = w_a + w_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, w_a / np.where(total > 0, total, 1.0), 0.5)
+        entropy = -(
+            np.where(share > 0, share * np.log2(np.where(share > 0, share, 1.0)), 0.0)
+            + np.where(share < 1, (1 - share) * np.log2(np.where(share < 1, 1 - share, 1.0)), 0.0)
+        )
+    s = np.where(total > 0, total * entropy, 0.0)
+    a_eq = np.vstack([np.ones(len(lists)), per_position.T])
+    b_eq = np.zeros(n + 1)
+    b_eq[0] = 1.0
+    left = deadline - clock()
+    if left <= 0:
+        raise Fallback("time_budget", stage="before_solver", candidates=len(lists))
+    # Sparse in, presolve off: for ~1,000 columns and ~11 rows, converting and presolving cost
+    # more than the simplex itself.
+    result = linprog(
+        -s,
+        A_eq=csc_array(a_eq),
+        b_eq=b_eq,
+        bounds=(0, None),
+        method="highs",
+        options={"time_limit": left, "presolve": False, "primal_feasibility_tolerance": 1e-10},
+    )
+    if result.status == 2:
+        raise Fallback("infeasible", candidates=len(lists))
+    if result.status == 1:  # HiGHS stopped at its time limit
+        raise Fallback("time_budget", stage="solver", candidates=len(lists))
+    if result.status != 0 or result.x is None:
+        raise Fallback("solver_error", status=int(result.status), message=str(result.message))
+    x = np.clip(result.x, 0.0, None)
+    support = np.flatnonzero(x > 1e-12)
+    # Polish: solve the equalities again on the support alone, so rounding in the simplex does not
+    # leave a bias larger than the tolerance; refuse the answer if that is not possible.
+    polished, *_ = np.linalg.lstsq(a_eq[:, support], b_eq, rcond=None)
+    if polished.min() >= 0:
+        x_s = polished
+    else:
+        x_s = x[support]
+    residual = np.abs(a_eq[:, support] @ x_s - b_eq)
+    cumulative_bias = np.abs(np.cumsum(per_position[support].T @ x_s))
+    if residual.max() > UNBIASED_TOLERANCE or cumulative_bias.max() > UNBIASED_TOLERANCE:
+        raise Fallback("inexact_solution", candidates=len(lists), residual=float(residual.max()))
+    cumulative = tuple(float(c) for c in np.cumsum(x_s))
+    return Distribution(
+        tuple(choices[i] for i in support),
+        cumulative,
+        len(lists),
+        float(s[support] @ x_s),
+    )
+
+
+optimized_linear = OptimizedInterleaver("optimized_v1", "linear")
+optimized_inverse = OptimizedInterleaver("optimized_inverse_v1", "inverse")
+for _method in (optimized_linear, optimized_inverse):
+    register(_method.name)(_method)
+    register_rebuild(_method.name)(_method.rebuild)
