@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import OutcomesError
-from . import reference
+from . import rank_credit, reference
 from .credit import CreditRule
 from .outcomes import MATCHED
 from .sources import PathSpec, read_json_lines
@@ -228,11 +228,18 @@ def _arm_items(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, t
             continue
         rid = str(ranked.at[idx, "ranking_id"])
         arms_of[rid] = tuple(arms)
-        head = {"ranking_id": rid, "user_id": ranked.at[idx, "user_id"], "ts": ranked.at[idx, "ts"]}
+        logged_k: Any = ranked.at[idx, "k"]
+        head = {
+            "ranking_id": rid,
+            "user_id": ranked.at[idx, "user_id"],
+            "ts": ranked.at[idx, "ts"],
+            "method": ranked.at[idx, "method"],
+            "k": len(entries) if pd.isna(logged_k) else int(logged_k),
+        }
         rows.extend(
             {**head, "item_id": i, "position": p, "team": t, "ranks": r} for i, p, t, r in entries
         )
-    columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "ranks"]
+    columns = ["ranking_id", "user_id", "ts", "method", "k", "item_id", "position", "team", "ranks"]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
     frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     return frame, arms_of
@@ -269,11 +276,35 @@ def arm_credits(
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
     prefix = _common_prefix(items)
-    scored = counted.merge(items[["ranking_id", "item_id", "position", "team"]])
+    scored = counted.merge(items[["ranking_id", "item_id", "position", "team", "method", "k", "ranks"]])
     scored["prefix_len"] = scored["ranking_id"].map(prefix).astype("int64")
     eligible = rule.eligible(scored).to_numpy(dtype=bool)
-    scored["points"] = np.where(eligible, scored["polarity"].astype(np.float64), 0.0)
-    totals = scored.groupby(["ranking_id", "team"])["points"].sum()
+    polarity = scored["polarity"].to_numpy(dtype=np.float64)
+    scored["points"] = np.where(eligible, polarity, 0.0)
+    # Two-arm optimized lines: credit by rank difference, first listed arm in A's role.
+    first = [arms_of[str(rid)][0] for rid in scored["ranking_id"]]
+    second = [arms_of[str(rid)][-1] for rid in scored["ranking_id"]]
+    by_rank = rank_credit.delta(
+        scored["method"].to_numpy(dtype=object),
+        np.array([_nan(r.get(a)) for r, a in zip(scored["ranks"], first, strict=True)]),
+        np.array([_nan(r.get(b)) for r, b in zip(scored["ranks"], second, strict=True)]),
+        scored["k"].to_numpy(dtype=np.float64),
+    )
+    ranked = ~np.isnan(by_rank) & np.array([len(arms_of[str(r)]) == 2 for r in scored["ranking_id"]])
+    rank_rows = pd.DataFrame(
+        {
+            "ranking_id": np.concatenate([scored["ranking_id"][ranked]] * 2),
+            "team": np.concatenate([np.array(first)[ranked], np.array(second)[ranked]]),
+            "points": np.concatenate(
+                [
+                    polarity[ranked] * np.maximum(by_rank[ranked], 0.0),
+                    polarity[ranked] * np.maximum(-by_rank[ranked], 0.0),
+                ]
+            ),
+        }
+    )
+    drafted = scored.loc[~ranked, ["ranking_id", "team", "points"]]
+    totals = pd.concat([drafted, rank_rows]).groupby(["ranking_id", "team"])["points"].sum()
 
     arms = tuple(sorted({a for names in arms_of.values() for a in names}))
     column = {arm: n for n, arm in enumerate(arms)}
@@ -287,6 +318,10 @@ def arm_credits(
     imps["two_arm"] = [set(arms_of[rid]) <= {"A", "B"} for rid in imps["ranking_id"]]
     imps["arms"] = [len(arms_of[rid]) for rid in imps["ranking_id"]]
     return ArmCredits(arms, imps, credits, events)
+
+
+def _nan(rank: int | None) -> float:
+    return np.nan if rank is None else float(rank)
 
 
 def clusters(impressions: pd.DataFrame, unit: str) -> Ints:

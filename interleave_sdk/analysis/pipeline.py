@@ -113,7 +113,8 @@ def _attribute(
     """``attribute`` on loaded feedback, plus every arm's credit when the log multileaves.
 
     The two-arm engines set aside lines whose items name arms other than A and B (counted as
-    invalid items); only when there are such lines does the multileaving pass read the log again.
+    invalid items); only when there are such lines does the multileaving pass read the log again,
+    and its matrix then covers every arm (three or more, or two named otherwise).
     """
     rule = get_credit_rule(credit)
     kinds = polarity_map(positive, negative)
@@ -146,7 +147,7 @@ def _attribute(
             window_seconds=seconds,
         )
         imps = credited.impressions
-        if not (imps["arms"] > 2).any():
+        if imps["two_arm"].all():  # nothing beyond A and B: the rejected lines were broken
             credited = None
         else:
             # Lines the two-arm engine rejected only for naming other arms are not broken.

@@ -79,8 +79,9 @@ def sql_delta(*, method: str, rank_a: str, rank_b: str, k: str) -> str:
     return f"CASE {method} {branches} END"
 
 
-def delta(method: str, rank_a: Floats, rank_b: Floats, k: Floats) -> Floats:
-    """A's credit per clicked item (NaN where ``method`` has no rank credit), vectorised."""
+def delta(method: npt.ArrayLike, rank_a: Floats, rank_b: Floats, k: npt.ArrayLike) -> Floats:
+    """A's credit per clicked item (NaN where ``method`` has no rank credit), vectorised over
+    parallel arrays of methods, ranks (NaN when absent) and ``k``."""
     methods = np.asarray(method, dtype=object)
     cap = np.asarray(k, dtype=np.float64) + 1.0
     ra = np.minimum(np.where(np.isnan(rank_a), cap, rank_a), cap)
