@@ -119,3 +119,73 @@ def test_vectorised_delta_matches_each_definition():
     assert out[1] == pytest.approx(1.0 - 1.0 / 4.0)
     assert np.isnan(out[2])
     assert sorted(RANK_CREDITS) == ["optimized_inverse_v1", "optimized_v1"]
+
+
+def optimized_log(n: int, seed: int) -> list[dict]:
+    """``n`` optimized_v1 lines over a few overlapping list pairs (few LP patterns to solve)."""
+    from interleave_sdk.analysis.testing import merged_record
+    from interleave_sdk.interleaving.optimized import OptimizedInterleaver
+
+    from .conftest import at
+
+    rng = random.Random(seed)
+    method = OptimizedInterleaver("optimized_v1", "linear", time_budget_ms=5000)  # no time fallback
+    pairs = []
+    for _ in range(12):
+        a = rng.sample(range(30), 5)
+        keep = rng.randrange(4)
+        b = a[:keep] + [x for x in rng.sample(range(30), 10) if x not in a[:keep]][: 5 - keep]
+        pairs.append({"A": [f"v{x}" for x in a], "B": [f"v{x}" for x in b]})
+    records = []
+    for i in range(n):
+        lists = pairs[rng.randrange(len(pairs))]
+        merged = method(lists, 5, random.Random(rng.getrandbits(64)))
+        records.append(merged_record(f"r{i:06d}", f"u{i}", at(i), lists, merged, k=5))
+    return records
+
+
+def clicks_on(records: list[dict], p_click, seed: int):
+    """Each shown item clicked with ``p_click(record, item)``, independently."""
+    rng = random.Random(seed)
+    rows = [
+        event(r["user_id"], item["item_id"], 1 + int(r["ranking_id"][1:]), rid=r["ranking_id"])
+        for r in records
+        for item in r["items"]
+        if rng.random() < p_click(r, item)
+    ]
+    return events(*rows)
+
+
+@pytest.fixture(scope="module")
+def optimized_lines():
+    return optimized_log(6000, seed=4)
+
+
+def credit_difference(tmp_path, records, feedback):
+    path = write_json_lines(tmp_path / "log.jsonl", records)
+    result, _ = attribute(path, feedback, engine="duckdb", credit="team_draft")
+    clicked = result.outcomes[result.outcomes["clicked"]]
+    diff = clicked["credit_a"] - clicked["credit_b"]
+    return float(diff.mean()), float(diff.std(ddof=1) / len(diff) ** 0.5), len(diff)
+
+
+@pytest.mark.slow
+def test_random_clicks_on_optimized_lists_credit_no_one(tmp_path, optimized_lines):
+    """Clicks blind to the items: the mean credit difference is 0 within 3 standard errors."""
+    served = {r["method"] for r in optimized_lines}
+    assert served == {"optimized_v1"}
+    blind = clicks_on(optimized_lines, lambda record, item: 0.3, 1)
+    mean, se, n = credit_difference(tmp_path, optimized_lines, blind)
+    assert n > 4000
+    assert abs(mean) < 3 * se
+
+
+@pytest.mark.slow
+def test_clicks_that_prefer_a_show_up_in_the_credit(tmp_path, optimized_lines):
+    """The same check has power: clicks on A's top-2 items make the difference clearly positive."""
+    def likes_a(record, item):
+        rank = item["ranks"]["A"]
+        return 0.6 if rank is not None and rank <= 2 else 0.2
+
+    mean, se, _ = credit_difference(tmp_path, optimized_lines, clicks_on(optimized_lines, likes_a, 2))
+    assert mean > 5 * se
