@@ -1,5 +1,8 @@
 """``python -m benchmarks``: run the cases, print a table, write the figures as JSON.
 
+Case 5 puts the SDK side by side with the floor, a hand-written version of the same steps with no
+safety (``benchmarks/floor.py``), with and without pyarrow importable.
+
 Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
 (default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
 mpkato/interleaving package from GitHub into a temporary directory). A colleague's
@@ -17,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import arms, overhead, team_draft_bench
+from . import arms, floor, overhead, team_draft_bench
 from .timing import machine
 
 TARGETS = {
@@ -25,13 +28,14 @@ TARGETS = {
     "overhead_p99_ms": 1.0,
     "baseline_overhead_us": 50.0,
     "io_ratio": "p50 <= 1.05 x max(t_A, t_B) + 1 ms",
+    "floor_ratio": "interleaved p50 <= 1.2x, p99 <= 1.5x the floor; baseline overhead <= 1.3x",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         report["4_team_draft"] = _stamped(
             lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
         )
+    if 5 in cases:
+        report["5_floor"] = _stamped(floor.run, args.quick)
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
         report["analysis"] = analysis.run()
@@ -171,6 +177,8 @@ def render(report: dict[str, Any]) -> str:
                     )
                 )
         lines.append(f"  mpkato/interleaving: {report['4_team_draft']['mpkato']}")
+    if "5_floor" in report:
+        lines += floor.render(report["5_floor"])
     if "analysis" in report:
         lines += ["", "analysis benchmarks: see the JSON file"]
     return "\n".join(lines)

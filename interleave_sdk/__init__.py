@@ -1,4 +1,4 @@
-"""interleave-sdk: compare two rankers by interleaving them inside one request.
+"""interleave-sdk: compare rankers by interleaving them inside one request.
 
 The public surface is what this module exports (pinned by a test); everything else may change.
 """
@@ -14,6 +14,7 @@ from .config import (
     SSMConfig,
     StaticConfig,
 )
+from .context import last_ranking_id, pinned
 from .decorator import interleaved
 from .errors import (
     ArmTimeout,
@@ -59,7 +60,9 @@ __all__ = [
     "derive_seed",
     "interleave",
     "interleaved",
+    "last_ranking_id",
     "log_schema",
+    "pinned",
     "register",
     "replay",
 ]

@@ -1,18 +1,24 @@
-"""Running the arms: the baseline on the calling thread, the other arm on a reused thread pool.
+"""Running the arms: the baseline on the calling thread, the other arms on a reused thread pool.
 
 Outcomes are values (:class:`ArmOutcome`): a result or the exception, plus latency, so nothing
-raised in a worker goes unseen. Python cannot kill a thread, so a straggler is bounded instead: the
-pool has a fixed number of workers, and when all of them are still busy the request is not
-interleaved (``pool_saturated``) rather than queueing behind them. :func:`run_arms` is the one place
-that applies the request deadline, in parallel and in sequential mode alike.
+raised by an arm goes unseen and no exception of a non-baseline arm (not even ``SystemExit``)
+reaches the caller, whichever the execution mode. Python cannot kill a thread, so stragglers are
+bounded instead: only work still running past its request's deadline counts against the bound, so
+any number of concurrent callers with healthy arms is served, and a request is refused the pool
+(``pool_saturated``) only when abandoned work piles up. :func:`run_arms` is the one place that
+applies the request deadline, in parallel and in sequential mode alike. The pool is fork-safe: a
+forked child (gunicorn ``--preload``, multiprocessing) starts a fresh one on its first request.
 """
 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
+import os
 import threading
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -25,7 +31,12 @@ logger = logging.getLogger("interleave_sdk")
 
 @dataclass(frozen=True)
 class ArmOutcome:
-    """What one arm produced: ``status`` is ok, error, invalid, timeout or skipped."""
+    """What one arm produced: ``status`` is ok, error, invalid, timeout or skipped.
+
+    ``reason`` says why a ``skipped`` arm was not run: ``pool_saturated`` (too much abandoned
+    work in the pool), ``budget_exhausted`` (sequential mode, no time left) or
+    ``baseline_failed`` (the baseline raised, so the request is not interleaved).
+    """
 
     arm: str
     status: str
@@ -33,10 +44,19 @@ class ArmOutcome:
     error: BaseException | None = None
     latency_ms: float | None = None
     finished: float | None = None  # clock.monotonic() when the arm returned (deadline checks)
+    reason: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class ArmRun:
+    """Every arm's outcome for one request: the baseline's, and the others' in the order given."""
+
+    baseline: ArmOutcome
+    others: dict[str, ArmOutcome]
 
 
 def call_arm(
@@ -45,12 +65,24 @@ def call_arm(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     clock: Clock,
+    *,
+    contain_base_exceptions: bool = False,
 ) -> ArmOutcome:
-    """Call ``fn`` and capture its result or exception together with its latency."""
+    """Call ``fn`` and capture its result or exception together with its latency.
+
+    The baseline is called with ``Exception`` caught only, so the handler's own ``BaseException``
+    (``KeyboardInterrupt``, ``SystemExit``) propagates unchanged; every other arm is called with
+    ``contain_base_exceptions=True``, since a ranker's ``SystemExit`` must not end the handler.
+    """
     start = clock.monotonic()
     try:
         value = fn(*args, **kwargs)
     except Exception as exc:  # an arm's failure is data, examined by the caller
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    except BaseException as exc:
+        if not contain_base_exceptions:
+            raise
         end = clock.monotonic()
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
     end = clock.monotonic()
@@ -58,12 +90,16 @@ def call_arm(
 
 
 class ArmExecutor:
-    """A small, lazily started thread pool with a bound on work in flight.
+    """A small, lazily started thread pool with a bound on abandoned work.
 
     One executor serves every call of one decorated function (or several, if passed to each); its
-    threads start on the first interleaved request, never at import or decoration. ``in_flight``
-    counts submitted arms that have not finished, including ones whose request already gave up on
-    them (timeouts), so stragglers can occupy at most ``max_workers`` threads.
+    threads start on the first interleaved request, never at import or decoration. Work on time is
+    never refused: it queues for a worker like in any pool (and is dropped unstarted if its
+    deadline passes in the queue). Only work still *running past its deadline* (a straggler, whose
+    request gave up on it) counts against ``max_stragglers``; when that many stragglers hold
+    threads, new work is refused (``pool_saturated``) instead of queueing behind them. The pool
+    has ``max_workers + max_stragglers`` threads, so ``max_workers`` are always left for work on
+    time however many stragglers there are.
 
     ``blas_threads``: when set, the BLAS libraries loaded in the process (OpenBLAS, MKL, BLIS) are
     limited to that many threads when the pool starts, so that numpy inside two concurrent arms does
@@ -76,22 +112,49 @@ class ArmExecutor:
         max_workers: int = 4,
         thread_name_prefix: str = "interleave-sdk",
         *,
+        max_stragglers: int | None = None,
         blas_threads: int | None = None,
     ) -> None:
-        if max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValueError(f"max_workers must be an int of at least 1, got {max_workers!r}")
+        if max_stragglers is not None and (
+            isinstance(max_stragglers, bool)
+            or not isinstance(max_stragglers, int)
+            or max_stragglers < 1
+        ):
+            raise ValueError(f"max_stragglers must be an int of at least 1, got {max_stragglers!r}")
         if blas_threads is not None and blas_threads < 1:
             raise ValueError("blas_threads must be at least 1 or None")
         self.max_workers = max_workers
+        self.max_stragglers = max_workers if max_stragglers is None else max_stragglers
         self.blas_threads = blas_threads
         self._prefix = thread_name_prefix
+        self._tokens = itertools.count()
+        self._forget_pool()
+        _EXECUTORS.add(self)
+
+    def _forget_pool(self) -> None:
+        """Fresh state: no pool, nothing in flight. At construction, and in a forked child, where
+        the parent's worker threads do not exist and its lock may have been held mid-fork.
+        """
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight = 0
+        self._running: dict[int, tuple[float, Clock]] = {}  # started work: its deadline and clock
 
     @property
     def in_flight(self) -> int:
+        """Submitted arms that have not finished (queued, running on time, or stragglers)."""
         return self._in_flight
+
+    @property
+    def stragglers(self) -> int:
+        """Arms still running past their request's deadline."""
+        with self._lock:
+            return self._count_stragglers()
+
+    def _count_stragglers(self) -> int:
+        return sum(1 for deadline, clock in self._running.values() if clock.monotonic() > deadline)
 
     def submit(
         self,
@@ -100,26 +163,33 @@ class ArmExecutor:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
         clock: Clock,
+        deadline: float = float("inf"),
     ) -> Future[ArmOutcome] | None:
-        """Start the arm in a worker, or return ``None`` when every worker is busy."""
+        """Start the arm in a worker, or return ``None`` when stragglers fill the bound.
+
+        ``deadline`` (``clock.monotonic()`` seconds) is when the request stops waiting: work still
+        running after it counts as a straggler, work not started by then is not started at all.
+        """
         with self._lock:
-            if self._in_flight >= self.max_workers:
+            if self._running and self._count_stragglers() >= self.max_stragglers:
                 return None
             if self._pool is None:
                 if self.blas_threads is not None:
                     from .blas import limit_blas_threads  # optional dependency, imported late
 
                     limit_blas_threads(self.blas_threads)
-                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix=self._prefix)
+                self._pool = ThreadPoolExecutor(
+                    self.max_workers + self.max_stragglers, thread_name_prefix=self._prefix
+                )
             self._in_flight += 1
             pool = self._pool
         # Worker threads do not inherit contextvars; copy the caller's so tracing ids, request
         # scoped settings and the like are visible inside the arm.
         context = contextvars.copy_context()
         try:
-            return pool.submit(self._work, context, arm, fn, args, kwargs, clock)
+            return pool.submit(self._work, context, arm, fn, args, kwargs, clock, deadline)
         except BaseException:
-            self._release()
+            self._release(None)
             raise
 
     def _work(
@@ -130,19 +200,29 @@ class ArmExecutor:
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
         clock: Clock,
+        deadline: float,
     ) -> ArmOutcome:
+        token = next(self._tokens)
+        with self._lock:
+            self._running[token] = (deadline, clock)
         # The slot is released before the future completes, so a caller that wakes up on the
         # result and immediately serves its next request never sees its own finished arm as busy.
         try:
-            return context.run(call_arm, arm, fn, args, kwargs, clock)
-        except BaseException as exc:  # SystemExit and the like from a ranker: still a value
+            if clock.monotonic() > deadline:  # waited in the queue past its request: nobody waits
+                return ArmOutcome(arm, "timeout")
+            return context.run(
+                call_arm, arm, fn, args, kwargs, clock, contain_base_exceptions=True
+            )
+        except BaseException as exc:  # a failing clock or context: still a value
             return ArmOutcome(arm, "error", error=exc)
         finally:
-            self._release()
+            self._release(token)
 
-    def _release(self) -> None:
+    def _release(self, token: int | None) -> None:
         with self._lock:
             self._in_flight -= 1
+            if token is not None:
+                self._running.pop(token, None)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers (tests, or a clean process exit); the next submit starts a new pool."""
@@ -152,19 +232,41 @@ class ArmExecutor:
             pool.shutdown(wait=wait)
 
 
+#: Every executor alive in the process, so a forked child can reset them all (weakly held: an
+#: executor nobody references any more is not kept alive by this registry).
+_EXECUTORS: weakref.WeakSet[ArmExecutor] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: the parent's worker threads do not exist here, so start afresh."""
+    for executor in list(_EXECUTORS):
+        executor._forget_pool()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; registering is not I/O and happens once
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 def wait_for(future: Future[ArmOutcome], arm: str, timeout_s: float) -> ArmOutcome:
     """The arm's outcome, or a ``timeout`` outcome when it is not done within ``timeout_s``.
 
-    A late arm keeps running (threads cannot be stopped); when it eventually finishes with an
-    error, that error is logged, so no exception raised in a worker goes unseen.
+    Work not started yet is cancelled; a late arm keeps running (threads cannot be stopped), and
+    when it eventually finishes with an error, that error is logged, so no exception raised in a
+    worker goes unseen.
     """
     try:
         return future.result(timeout=max(0.0, timeout_s))
     except FutureTimeout:
-        future.add_done_callback(_report_late)
+        _abandon(future)
         return ArmOutcome(arm, "timeout")
     except CancelledError as exc:  # the pool was shut down before the arm started
         return ArmOutcome(arm, "error", error=exc)
+
+
+def _abandon(future: Future[ArmOutcome]) -> None:
+    """Nobody waits for this arm any more: drop it if unstarted, else report a late failure."""
+    if not future.cancel():
+        future.add_done_callback(_report_late)
 
 
 def _report_late(future: Future[ArmOutcome]) -> None:
@@ -173,19 +275,10 @@ def _report_late(future: Future[ArmOutcome]) -> None:
     outcome = future.result()
     if outcome.error is not None:
         logger.warning(
-            "interleave-sdk: late ranker %r failed after its request timed out: %r",
+            "interleave-sdk: late ranker %r failed after its request stopped waiting: %r",
             outcome.arm,
             outcome.error,
         )
-
-
-@dataclass(frozen=True)
-class ArmPair:
-    """Both arms' outcomes for one request, and why the other arm was not run, if it was not."""
-
-    baseline: ArmOutcome
-    other: ArmOutcome
-    skipped_reason: str | None = None
 
 
 def run_arms(
@@ -194,42 +287,66 @@ def run_arms(
     deadline: float,
     clock: Clock,
     baseline: tuple[str, Callable[..., Any]],
-    other: tuple[str, Callable[..., Any]],
+    others: Sequence[tuple[str, Callable[..., Any]]],
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
-) -> ArmPair:
-    """Run the baseline and the other arm once each and apply the deadline (``clock`` seconds).
+) -> ArmRun:
+    """Run the baseline and every other arm once each and apply the deadline (``clock`` seconds).
 
-    Parallel: the other arm is submitted first, the baseline runs on the calling thread, then the
-    caller waits for the other arm until the deadline (``timeout``), or does not start it at all
-    when every worker is busy (``pool_saturated``). Sequential: the other arm runs after the
-    baseline on the calling thread, only if budget is left (else ``budget_exhausted``); it cannot be
-    interrupted. In both modes a result that was ready only after the deadline counts as
-    ``timeout`` (the calling thread may itself be scheduled late on a busy machine), so which
-    requests enter the experiment does not depend on the execution mode or on scheduling luck.
+    Parallel: the other arms are submitted first, the baseline runs on the calling thread, then
+    the caller waits for the others until the deadline (``timeout``); an arm the pool refuses is
+    ``skipped`` (``pool_saturated``). Sequential: the others run after the baseline on the
+    calling thread, in order, each only if budget is left (else ``skipped``,
+    ``budget_exhausted``); they cannot be interrupted. In both modes a result that was ready only
+    after the deadline counts as ``timeout`` (the calling thread may itself be scheduled late on
+    a busy machine), so which requests enter the experiment does not depend on the execution mode
+    or on scheduling luck, and a non-baseline arm's ``BaseException`` is an ``error`` outcome.
+
     The baseline's own failure is not handled here: its outcome carries the exception for the
-    caller to re-raise.
+    caller to re-raise (a ``BaseException`` of the baseline propagates), and the other arms are
+    then ``skipped`` (``baseline_failed``) without waiting for them.
     """
     base_arm, base_fn = baseline
-    other_arm, other_fn = other
-    if parallel:
-        try:
-            future = executor.submit(other_arm, other_fn, args, kwargs, clock)
-        except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
-            base = call_arm(base_arm, base_fn, args, kwargs, clock)
-            return ArmPair(base, ArmOutcome(other_arm, "error", error=exc))
+    outcomes: dict[str, ArmOutcome] = {}
+    if not parallel:
         base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        for arm, fn in others:
+            if base.error is not None:
+                outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+            elif clock.monotonic() >= deadline:
+                outcomes[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
+            else:
+                outcome = call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True)
+                outcomes[arm] = _on_time(outcome, deadline)
+        return ArmRun(base, outcomes)
+
+    started: list[tuple[str, Future[ArmOutcome] | ArmOutcome]] = []
+    for arm, fn in others:
+        try:
+            future = executor.submit(arm, fn, args, kwargs, clock, deadline)
+        except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
+            started.append((arm, ArmOutcome(arm, "error", error=exc)))
+            continue
         if future is None:
-            return ArmPair(base, ArmOutcome(other_arm, "skipped"), "pool_saturated")
-        return ArmPair(
-            base, _on_time(wait_for(future, other_arm, deadline - clock.monotonic()), deadline)
-        )
-    base = call_arm(base_arm, base_fn, args, kwargs, clock)
-    if base.error is not None:
-        return ArmPair(base, ArmOutcome(other_arm, "skipped"))
-    if clock.monotonic() >= deadline:
-        return ArmPair(base, ArmOutcome(other_arm, "skipped"), "budget_exhausted")
-    return ArmPair(base, _on_time(call_arm(other_arm, other_fn, args, kwargs, clock), deadline))
+            started.append((arm, ArmOutcome(arm, "skipped", reason="pool_saturated")))
+        else:
+            started.append((arm, future))
+    try:
+        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+    except BaseException:  # the handler's own BaseException: nobody will wait for the others
+        for _, pending in started:
+            if isinstance(pending, Future):
+                _abandon(pending)
+        raise
+    for arm, pending in started:
+        if not isinstance(pending, Future):
+            outcomes[arm] = pending
+        elif base.error is not None:
+            _abandon(pending)
+            outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+        else:
+            outcomes[arm] = _on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
+    return ArmRun(base, outcomes)
 
 
 def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:

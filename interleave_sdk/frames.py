@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from .errors import RankerOutputError
+from .ids import column_ids
 
 SOURCE_COLUMN = "source_ranker"
 
 
 def ranking_ids(arm: str, value: object, item_col: str) -> list[Hashable]:
-    """The ids of a ranker's result, best first, or :class:`RankerOutputError` saying why not."""
+    """The canonical ids of a ranker's result, best first, or :class:`RankerOutputError` saying why.
+
+    Ids come back in the one form used for dedupe, the log and replay (:mod:`interleave_sdk.ids`),
+    so two arms whose ids are equal but typed differently (``1`` and ``1.0``) name the same item.
+    """
     if not isinstance(value, pd.DataFrame):
         raise RankerOutputError(
             arm, f"returned {type(value).__name__}, expected a pandas DataFrame"
@@ -33,24 +38,15 @@ def ranking_ids(arm: str, value: object, item_col: str) -> list[Hashable]:
     column = value[item_col]
     if isinstance(column, pd.DataFrame):
         raise RankerOutputError(arm, f"result has {column.shape[1]} columns named {item_col!r}")
-    ids: list[Hashable] = column.tolist()
-    # A Python-level scan of the list beats pandas' isna() severalfold at ranking sizes; the
-    # vectorised check runs only to describe the problem once one is found.
-    try:
-        has_null = any(x is None or x is pd.NA or x != x for x in ids)
-    except Exception as exc:  # an id type whose comparison raises cannot be merged or logged
-        raise RankerOutputError(arm, f"returned item ids that cannot be compared ({exc!r})") from exc
-    if has_null:
-        missing = column.isna().to_numpy()
-        rows = np.flatnonzero(missing)[:5].tolist()
-        raise RankerOutputError(arm, f"returned {int(missing.sum())} null item ids (rows {rows})")
-    try:
-        distinct = len(set(ids))
-    except TypeError as exc:
-        raise RankerOutputError(arm, f"returned unhashable item ids ({exc})") from exc
-    if distinct != len(ids):
-        dup = column[column.duplicated()].unique()[:5].tolist()
-        raise RankerOutputError(arm, f"returned duplicate item ids, e.g. {dup}")
+    ids = cast(list[Hashable], column_ids(arm, column))
+    if len(set(ids)) != len(ids):
+        seen: set[Hashable] = set()
+        dup: list[Hashable] = []
+        for item in ids:
+            if item in seen:
+                dup.append(item)
+            seen.add(item)
+        raise RankerOutputError(arm, f"returned duplicate item ids, e.g. {dup[:5]}")
     return ids
 
 

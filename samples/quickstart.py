@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from interleave_sdk import StaticConfig, interleaved
+from interleave_sdk import StaticConfig, interleaved, last_ranking_id
 
 CATALOGUE = [f"video-{i:02d}" for i in range(20)]
 
@@ -28,7 +28,7 @@ def rank_b(user_id: str, context: dict[str, object]) -> pd.DataFrame:
 
 
 @interleaved(
-    rankers={"A": rank_a, "B": rank_b},
+    rankers={"B": rank_b},
     config=StaticConfig(mode="INTERLEAVE", sampling_rate=0.5),
     experiment="quickstart",
 )
@@ -41,7 +41,7 @@ def main() -> None:
         print(f"\n=== recommend({user!r}) — the JSON line above/below is the attribution log")
         frame = recommend(user, {})
         print(frame.to_string(index=False))
-        print("ranking_id:", frame.attrs["ranking_id"])
+        print("ranking_id:", last_ranking_id())  # send it to the client, and back with clicks
 
 
 if __name__ == "__main__":

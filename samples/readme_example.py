@@ -11,7 +11,7 @@ def rank_b(user_id, context):
     return pd.DataFrame({"item_id": ["v3", "v4", "v1"], "score": [0.95, 0.85, 0.6]})
 
 
-@interleaved(rankers={"A": rank_a, "B": rank_b}, config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0))
+@interleaved(rankers={"B": rank_b}, config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0))
 def recommend(user_id, context):
     return rank_a(user_id, context)  # existing code, untouched
 

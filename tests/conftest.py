@@ -86,7 +86,7 @@ def make_recommender(
         config = StaticConfig(**{"mode": "INTERLEAVE", **settings})
 
         @interleaved(
-            rankers={"A": rank_a, "B": rank_b},
+            rankers={"B": rank_b},
             config=config,
             sink=sink,
             executor=executor,

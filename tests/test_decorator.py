@@ -19,6 +19,7 @@ from interleave_sdk import (
     Interleaving,
     StaticConfig,
     interleaved,
+    last_ranking_id,
     register,
     replay,
 )
@@ -79,13 +80,35 @@ def test_interleave_out_of_sample_computes_only_the_baseline(
     assert sink.last["in_sample"] is False and sink.last["served"] == "A"
 
 
-def test_ranking_id_is_set_on_every_result(make_recommender: Make, sink: CapturingSink) -> None:
-    """df.attrs["ranking_id"] matches the log line, interleaved or not."""
+def test_ranking_id_reaches_the_caller_without_touching_its_objects(
+    make_recommender: Make, sink: CapturingSink
+) -> None:
+    """last_ranking_id() matches the log line on every path; only the SDK's merged frame is tagged."""
     for rate in (0.0, 1.0):
         recommend, _, _ = make_recommender(sampling_rate=rate)
         result = recommend("u1", {})
-        assert result.attrs["ranking_id"] == sink.last["ranking_id"]
+        assert last_ranking_id() == sink.last["ranking_id"]
+        if rate == 0.0:
+            assert "ranking_id" not in result.attrs  # the handler's own frame is never written on
+        else:
+            assert result.attrs["ranking_id"] == sink.last["ranking_id"]
     assert len({r["ranking_id"] for r in sink.records}) == 2
+
+
+def test_a_cached_frame_returned_twice_keeps_its_attrs(sink: CapturingSink) -> None:
+    """Defect 3: a handler returning one cached frame never sees it rewritten by later calls."""
+    cached = frame(["a", "b"])
+    cached.attrs["owner"] = "cache"
+
+    @interleaved(rankers={"B": lambda user_id: frame(["c"])}, config=StaticConfig(mode="A"), sink=sink)
+    def recommend(user_id: str) -> pd.DataFrame:
+        return cached
+
+    first = recommend("u1")
+    first_id = last_ranking_id()
+    assert recommend("u2") is cached and first is cached
+    assert cached.attrs == {"owner": "cache"}
+    assert last_ranking_id() != first_id == sink.records[0]["ranking_id"]
 
 
 def test_k_limits_the_interleaved_list(make_recommender: Make, sink: CapturingSink) -> None:
@@ -371,8 +394,8 @@ EXPECTED_MESSAGE = {
     "empty": "returned an empty DataFrame",
     "no item column": "has no column 'item_id'",
     "duplicates": "duplicate item ids",
-    "nan ids": "null item ids",
-    "unhashable ids": "unhashable item ids",
+    "nan ids": "is a null id",
+    "unhashable ids": "an id of type list",
 }
 
 

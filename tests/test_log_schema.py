@@ -67,8 +67,8 @@ def test_baseline_exception_line_matches_schema(
     validator.validate(orjson.loads(dumps(sink.last)))
 
 
-def test_odd_item_ids_are_serialised_as_text(sink: CapturingSink, validator: Any) -> None:
-    """Ids that are neither int nor str (floats, tuples) are logged as their text."""
+def test_float_item_ids_are_logged_as_numbers(sink: CapturingSink, validator: Any) -> None:
+    """Float ids keep their canonical numeric form in the line (1.5 stays 1.5, never '1.5')."""
     from interleave_sdk import StaticConfig, interleaved
 
     @interleaved(
@@ -82,4 +82,25 @@ def test_odd_item_ids_are_serialised_as_text(sink: CapturingSink, validator: Any
     recommend("u")
     record = orjson.loads(dumps(sink.last))
     validator.validate(record)
-    assert {i["item_id"] for i in record["items"]} <= {"1.5", "2.5", "3.5"}
+    assert {i["item_id"] for i in record["items"]} <= {1.5, 2.5, 3.5}
+
+
+def test_schema_enumerates_the_reasons_vocabulary() -> None:
+    """The schema's fallback reasons and arm statuses are exactly interleave_sdk.reasons'."""
+    from interleave_sdk.reasons import ARM_STATUSES, FALLBACK_REASONS
+
+    defs = log_schema()["$defs"]
+    assert tuple(defs["fallback_reason"]["enum"]) == FALLBACK_REASONS
+    assert tuple(defs["arm_status"]["enum"]) == ARM_STATUSES
+
+
+def test_docs_table_lists_exactly_the_reasons() -> None:
+    """docs/log-schema.md tables every fallback reason, in the vocabulary's order, and no other."""
+    import re
+    from pathlib import Path
+
+    from interleave_sdk.reasons import FALLBACK_REASONS
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "log-schema.md").read_text(encoding="utf-8")
+    table = page.split("### Fallback reasons", 1)[1].split("###", 1)[0]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, re.M)) == FALLBACK_REASONS

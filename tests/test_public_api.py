@@ -36,7 +36,9 @@ PUBLIC = [
     "derive_seed",
     "interleave",
     "interleaved",
+    "last_ranking_id",
     "log_schema",
+    "pinned",
     "register",
     "replay",
 ]

@@ -290,7 +290,8 @@ def arm_credits(
         np.array([_nan(r.get(b)) for r, b in zip(scored["ranks"], second, strict=True)]),
         scored["k"].to_numpy(dtype=np.float64),
     )
-    ranked = ~np.isnan(by_rank) & np.array([len(arms_of[str(r)]) == 2 for r in scored["ranking_id"]])
+    pairs = np.array([len(arms_of[str(r)]) == 2 for r in scored["ranking_id"]], dtype=bool)
+    ranked = ~np.isnan(by_rank) & pairs
     rank_rows = pd.DataFrame(
         {
             "ranking_id": np.concatenate([scored["ranking_id"][ranked]] * 2),

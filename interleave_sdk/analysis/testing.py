@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 
 from ..interleaving.api import Interleaving, interleave
+from ..observability import record
 
 EPOCH = datetime(2026, 11, 23, tzinfo=timezone.utc)
 
@@ -37,33 +38,32 @@ def ranking_record(
     served: str = "interleaved",
     method: str = "team_draft_v1",
 ) -> dict[str, Any]:
-    """One log line as a dict; ``items`` are (item_id, team, rank in A, rank in B) in order."""
-    return {
-        "schema_version": 1,
-        "event": "ranking",
-        "ts": iso(ts),
-        "sdk_version": "0.1.0",
-        "ranking_id": ranking_id,
-        "experiment": "synthetic",
-        "user_id": user_id,
-        "mode": "INTERLEAVE",
-        "served": served,
-        "in_sample": True,
-        "bucket": 0.1,
-        "sampling_rate": 1.0,
-        "method": method,
-        "seed": None,
-        "k": len(items),
-        "config": {"source": "static", "version": None, "age_ms": 0.0},
-        "arms": {},
-        "fallback_reason": None,
-        "error": None,
-        "items": [
+    """One log line as a dict; ``items`` are (item_id, team, rank in A, rank in B) in order.
+
+    Built by the engine's own record builder, so synthetic lines have exactly the real shape.
+    """
+    return record.ranking_record(
+        ranking_id=ranking_id,
+        ts=iso(ts),
+        experiment="synthetic",
+        user_id=user_id,
+        mode="INTERLEAVE",
+        served=served,
+        in_sample=True,
+        bucket=0.1,
+        sampling_rate=1.0,
+        method=method,
+        method_requested=method,
+        k=len(items),
+        config={"source": "static", "version": None, "age_ms": 0.0},
+        items=[
             {"item_id": item, "position": p, "source_ranker": team, "ranks": {"A": ra, "B": rb}}
             for p, (item, team, ra, rb) in enumerate(items, start=1)
         ],
-        "timings": {"total_ms": 1.0, "merge_ms": 0.1},
-    }
+        total_ms=1.0,
+        merge_ms=0.1,
+        sdk_version="0.1.0",
+    )
 
 
 def arms_record(
@@ -80,18 +80,18 @@ def arms_record(
     The arms are the keys of the first item's ranks (every item lists every arm, null when
     absent), as the engine logs them.
     """
-    record = ranking_record(ranking_id, user_id, ts, [], method=method)
+    line = ranking_record(ranking_id, user_id, ts, [], method=method)
     arms = list(items[0][2]) if items else []
-    record["arms"] = {
-        arm: {"status": "ok", "latency_ms": 1.0, "rows": k, "error": None, "top": None}
+    line["arms"] = {
+        arm: record.arm_entry("ok", latency_ms=1.0, rows=k, error=None, top=None)
         for arm in arms
     }
-    record["k"] = len(items) if k is None else k
-    record["items"] = [
+    line["k"] = len(items) if k is None else k
+    line["items"] = [
         {"item_id": item, "position": p, "source_ranker": team, "ranks": dict(ranks)}
         for p, (item, team, ranks) in enumerate(items, start=1)
     ]
-    return record
+    return line
 
 
 def merged_record(
@@ -109,7 +109,9 @@ def merged_record(
         (item, team, {arm: positions[arm].get(item) for arm in rankings})
         for item, team in zip(merged.items, merged.teams, strict=True)
     ]
-    return arms_record(ranking_id, user_id, ts, items, method=merged.method, k=k)
+    line = arms_record(ranking_id, user_id, ts, items, method=merged.method, k=k)
+    line["method_detail"] = None if merged.detail is None else dict(merged.detail)
+    return line
 
 
 def synthetic_rankings(

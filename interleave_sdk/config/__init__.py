@@ -6,15 +6,17 @@ from .providers import (
     ConfigSnapshot,
     EnvConfig,
     StaticConfig,
+    checked_snapshot,
     env_values,
 )
-from .settings import DEFAULTS, MODES, PARSERS, SEED_STRATEGIES, Settings
+from .settings import ARM_NAME, DEFAULTS, INTERLEAVE, PARSERS, SEED_STRATEGIES, Settings, is_arm_name
 from .ssm import SSMConfig
 
 __all__ = [
+    "ARM_NAME",
     "DEFAULTS",
     "ENV_PREFIX",
-    "MODES",
+    "INTERLEAVE",
     "PARSERS",
     "SEED_STRATEGIES",
     "ConfigProvider",
@@ -23,5 +25,7 @@ __all__ = [
     "SSMConfig",
     "Settings",
     "StaticConfig",
+    "checked_snapshot",
     "env_values",
+    "is_arm_name",
 ]

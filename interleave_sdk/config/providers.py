@@ -8,11 +8,13 @@ the safe baseline.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ..errors import ConfigError, InvalidConfigValue
 from .settings import PARSERS, Settings
 
 
@@ -24,6 +26,63 @@ class ConfigSnapshot:
     source: str  # static | env | ssm | cache | stale | default
     version: int | None = None
     age_s: float = 0.0
+
+
+def checked_snapshot(value: object) -> ConfigSnapshot:
+    """A provider's return value, re-validated: the snapshot to use, or :class:`ConfigError`.
+
+    A provider may be the user's own code, and a frozen dataclass can still be built with wrong
+    types or forged with ``object.__setattr__``; trusting it would let a zero timeout or a
+    sampling rate of 2 into every request. So every field is checked by the same parsers the
+    providers use, each failure naming key, value and what was expected. A setting that parses
+    to a different but valid value (``mode="a"``) is normalised. Each distinct settings object is
+    fully checked once; later calls compare its field values with the ones checked.
+    """
+    if not isinstance(value, ConfigSnapshot):
+        raise ConfigError(
+            f"config provider returned {type(value).__name__}, expected ConfigSnapshot"
+        )
+    settings = _checked_settings(value.settings)
+    source, version, age_s = value.source, value.version, value.age_s
+    if type(source) is not str:
+        raise InvalidConfigValue("source", source, "a str naming where the settings came from")
+    if version is not None and (type(version) is not int):
+        raise InvalidConfigValue("version", version, "an int or None")
+    if (
+        isinstance(age_s, bool)
+        or not isinstance(age_s, (int, float))
+        or not 0.0 <= age_s < math.inf  # NaN fails both comparisons
+    ):
+        raise InvalidConfigValue("age_s", age_s, "a finite number of seconds >= 0")
+    if settings is not value.settings or type(age_s) is not float:
+        return ConfigSnapshot(settings, source, version, float(age_s))
+    return value
+
+
+#: Settings objects already checked, by id, with the field values they had when checked (bounded;
+#: a stale entry is harmless because the values are compared on every use).
+_CHECKED: dict[int, tuple[object, tuple[object, ...], Settings]] = {}
+
+
+def _checked_settings(settings: object) -> Settings:
+    """The settings, validated field by field (and normalised), or ``InvalidConfigValue``."""
+    if not isinstance(settings, Settings):
+        raise InvalidConfigValue("settings", settings, "a Settings object")
+    fields = tuple(getattr(settings, key) for key in PARSERS)
+    known = _CHECKED.get(id(settings))
+    if known is not None and known[0] is settings and known[1] == fields:
+        return known[2]
+    parsed = {key: PARSERS[key](field) for key, field in zip(PARSERS, fields, strict=True)}
+    clean = settings
+    if any(
+        parsed[key] != field or type(parsed[key]) is not type(field)
+        for key, field in zip(PARSERS, fields, strict=True)
+    ):
+        clean = Settings(**parsed)
+    if len(_CHECKED) >= 64:
+        _CHECKED.clear()
+    _CHECKED[id(settings)] = (settings, fields, clean)
+    return clean
 
 
 @runtime_checkable

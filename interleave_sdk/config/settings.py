@@ -8,26 +8,50 @@ what was expected.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from ..errors import InvalidConfigValue
 
-Mode = Literal["A", "B", "INTERLEAVE"]
 SeedStrategy = Literal["user", "request"]
 
-MODES: tuple[str, ...] = ("A", "B", "INTERLEAVE")
+#: The mode that interleaves; every other mode names the one arm to serve.
+INTERLEAVE = "INTERLEAVE"
+#: What an arm name looks like (in ``rankers=`` and as a mode): a letter, then up to 31 letters,
+#: digits, ``_`` or ``-``, so it is safe in a log line, a metric dimension and a file name.
+ARM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+ARM_NAME_RULE = "a letter, then up to 31 letters, digits, '_' or '-'"
 SEED_STRATEGIES: tuple[str, ...] = ("user", "request")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
+#: The arms of the first versions were "A" and "B"; "a" and "b" in existing configs keep meaning them.
+_LEGACY_ARMS = {"a": "A", "b": "B"}
+
+
+def is_arm_name(name: object) -> bool:
+    """Whether ``name`` is a well-formed arm name (``INTERLEAVE``, in any case, is not one)."""
+    return (
+        isinstance(name, str)
+        and ARM_NAME.fullmatch(name) is not None
+        and name.upper() != INTERLEAVE
+    )
 
 
 def parse_mode(value: object) -> str:
-    """Mode is case-insensitive on input and upper-case once parsed."""
-    if isinstance(value, str) and value.strip().upper() in MODES:
-        return value.strip().upper()
-    raise InvalidConfigValue("mode", value, "one of A, B, INTERLEAVE")
+    """``INTERLEAVE`` (any case), or an arm name kept as written (``a``/``b`` read as ``A``/``B``).
+
+    Any well-formed arm name is accepted here: the config is shared by decorators with different
+    arms, and the engine decides (and logs) what a mode naming an arm it lacks means.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.upper() == INTERLEAVE:
+            return INTERLEAVE
+        if ARM_NAME.fullmatch(text):
+            return _LEGACY_ARMS.get(text, text)
+    raise InvalidConfigValue("mode", value, f"INTERLEAVE or an arm name ({ARM_NAME_RULE})")
 
 
 def _number(key: str, expected: str, accept: Callable[[float], bool]) -> Callable[[object], float]:

@@ -1,7 +1,8 @@
 """The ranking record: one dict per served list, the unit of the attribution log.
 
-Field meanings live in docs/log-schema.md and the JSON Schema next to this module; this module only
-builds the parts that need care (items with per-arm ranks, timestamps).
+Built here and nowhere else: the engine calls :func:`ranking_record` once per request with what the
+request learned, and the synthetic logs of ``analysis.testing`` call the same function, so the shape
+is defined once. Field meanings live in docs/log-schema.md and the JSON Schema next to this module.
 """
 
 from __future__ import annotations
@@ -10,7 +11,89 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from .._version import __version__
+from ..reasons import ArmStatus, FallbackReason
+
 SCHEMA_VERSION = 1
+
+
+def ranking_record(
+    *,
+    ranking_id: str,
+    ts: str,
+    experiment: str,
+    user_id: str | None,
+    mode: str,
+    served: str,
+    in_sample: bool | None = None,
+    bucket: float | None = None,
+    sampling_rate: float | None = None,
+    pinned: str | None = None,
+    method: str | None = None,
+    method_requested: str | None = None,
+    method_detail: Mapping[str, Any] | None = None,
+    seed: Mapping[str, Any] | None = None,
+    k: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    candidates: Mapping[str, Any] | None = None,
+    arms: Mapping[str, Mapping[str, Any]] | None = None,
+    fallback_reason: FallbackReason | None = None,
+    error: str | None = None,
+    items: list[dict[str, Any]] | None = None,
+    total_ms: float = 0.0,
+    merge_ms: float | None = None,
+    sdk_version: str = __version__,
+) -> dict[str, Any]:
+    """One log line as a dict, every field present (null when it does not apply)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event": "ranking",
+        "ts": ts,
+        "sdk_version": sdk_version,
+        "ranking_id": ranking_id,
+        "experiment": experiment,
+        "user_id": user_id,
+        "mode": mode,
+        "served": served,
+        "in_sample": in_sample,
+        "bucket": bucket,
+        "sampling_rate": sampling_rate,
+        "pinned": pinned,
+        "method": method,
+        "method_requested": method_requested,
+        "method_detail": None if method_detail is None else dict(method_detail),
+        "seed": None if seed is None else dict(seed),
+        "k": k,
+        "config": dict(config)
+        if config is not None
+        else {"source": "default", "version": None, "age_ms": None},
+        "candidates": None if candidates is None else dict(candidates),
+        "arms": {} if arms is None else dict(arms),
+        "fallback_reason": fallback_reason,
+        "error": error,
+        "items": [] if items is None else items,
+        "timings": {"total_ms": total_ms, "merge_ms": merge_ms},
+    }
+
+
+def arm_entry(
+    status: ArmStatus,
+    *,
+    latency_ms: float | None = None,
+    rows: int | None = None,
+    error: str | None = None,
+    top: list[Any] | None = None,
+    produced: int | None = None,
+) -> dict[str, Any]:
+    """One ``arms.<name>`` entry; ``produced`` counts items pulled from a streaming arm."""
+    return {
+        "status": status,
+        "latency_ms": None if latency_ms is None else round(latency_ms, 3),
+        "rows": rows,
+        "error": error,
+        "top": top,
+        "produced": produced,
+    }
 
 
 def iso_utc(moment: datetime) -> str:
@@ -26,44 +109,24 @@ def item_entries(
     """An interleaved list's ``items``: 1-based position, credited team, 1-based rank per arm.
 
     ``positions`` maps each arm to its ``id -> 0-based row`` index; an id an arm lacks gets null.
+    Ids are the canonical ids (:mod:`interleave_sdk.ids`), already JSON-safe.
     """
-    logged = json_ids(list(items))
     return [
         {
-            "item_id": logged_id,
+            "item_id": item,
             "position": position,
             "source_ranker": team,
             "ranks": {
                 arm: (None if (r := by_id.get(item)) is None else r + 1) for arm, by_id in positions.items()
             },
         }
-        for position, (item, logged_id, team) in enumerate(zip(items, logged, teams, strict=True), start=1)
+        for position, (item, team) in enumerate(zip(items, teams, strict=True), start=1)
     ]
 
 
-def single_arm_entries(ids: list[Any], arm: str) -> list[dict[str, Any]]:
+def single_arm_entries(ids: Sequence[Any], arm: str) -> list[dict[str, Any]]:
     """A one-arm list's ``items``: every id is that arm's, at its own rank."""
     return [
         {"item_id": item, "position": pos, "source_ranker": arm, "ranks": {arm: pos}}
-        for pos, item in enumerate(json_ids(ids), start=1)
+        for pos, item in enumerate(ids, start=1)
     ]
-
-
-def json_id(item: Hashable) -> Any:
-    """Ids as JSON-friendly scalars: ints and strings stay, anything else becomes its text."""
-    if isinstance(item, (str, int)) and not isinstance(item, bool):
-        return item
-    return str(item)
-
-
-def json_ids(items: list[Any]) -> list[Any]:
-    """:func:`json_id` over a list; the list itself when it holds only ``str`` or only ``int``.
-
-    The common case (one id type throughout) is checked in one pass without building new objects,
-    which matters on the baseline path where every served item is logged.
-    """
-    if items and (type(items[0]) is str or type(items[0]) is int):
-        first = type(items[0])
-        if all(type(item) is first for item in items):
-            return items
-    return [json_id(item) for item in items]

@@ -1,7 +1,11 @@
 """Where ranking records go: one JSON line on stdout by default (CloudWatch picks it up).
 
 A sink is any callable taking the record dict. Serialisation uses orjson; values it does not know
-(e.g. a ``Decimal`` item id) are written as their ``str()`` rather than failing the request.
+(e.g. a ``Decimal`` item id) are written as their ``str()``. The line is never lost to encoding:
+when a record cannot be encoded as it is (a string with a lone surrogate, an int beyond 64 bits,
+an object whose ``str()`` raises, nesting too deep), a sanitised copy is written instead, with
+an ``encode_error`` field saying why, so the ranking still reaches the log and the problem is
+visible in it.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
 from typing import Any, TextIO
 
 import orjson
@@ -16,11 +21,88 @@ import orjson
 Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+_MAX_DEPTH = 64  # well inside orjson's own nesting limit
 
 
 def dumps(record: Mapping[str, Any]) -> bytes:
-    """The record as one line of JSON (no trailing newline)."""
-    return orjson.dumps(record, default=str, option=_OPTIONS)
+    """The record as one line of JSON (no trailing newline); never raises for its content.
+
+    The fast path is one orjson call. Only when that fails is the record copied with every value
+    made encodable (:func:`sanitised`) and ``encode_error`` added; the caller's dict is not
+    changed either way.
+    """
+    try:
+        return orjson.dumps(record, default=str, option=_OPTIONS)
+    except Exception as exc:  # orjson.JSONEncodeError, or whatever a default str() raised
+        cause = exc.__cause__  # orjson chains what a default str() raised
+        reason = f"{type(exc).__name__}: {exc}" + (
+            "" if cause is None else f" ({type(cause).__name__} in str(): {_safe_str(cause)})"
+        )
+        reason = _text(reason)
+    clean = sanitised(record)
+    clean = dict(clean) if isinstance(clean, dict) else {"record": clean}
+    clean["encode_error"] = reason
+    try:
+        return orjson.dumps(clean, option=_OPTIONS)
+    except Exception as exc:  # pragma: no cover - sanitised values are all JSON-native
+        return orjson.dumps({"encode_error": f"{reason}; then {type(exc).__name__}: {exc}"})
+
+
+def sanitised(value: Any, depth: int = 0) -> Any:
+    """A JSON-native copy of ``value``: text without lone surrogates (escaped as ``\\udXXX``),
+    ints beyond 64 bits as their decimal text, unknown objects as their ``str()`` or, when that
+    fails, ``<unprintable TypeName>``, nesting beyond 64 levels as ``<nested too deep>``.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _text(str.__str__(value))
+    if isinstance(value, int):
+        number = int(value)
+        return number if _INT_MIN <= number <= _INT_MAX else str(number)
+    if isinstance(value, float):
+        return float(value)  # orjson writes NaN and infinities as null, which is valid JSON
+    if depth >= _MAX_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return "<nested too deep>"
+    if isinstance(value, Mapping):
+        return {_key(k): sanitised(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [sanitised(v, depth + 1) for v in value]
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist) and type(value).__module__.startswith("numpy"):
+        try:
+            return sanitised(tolist(), depth + 1)
+        except Exception:
+            pass
+    try:
+        text = str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+    return _text(text)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _key(key: object) -> str:
+    clean = sanitised(key, _MAX_DEPTH)
+    return clean if isinstance(clean, str) else orjson.dumps(clean).decode("utf-8")
+
+
+def _text(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates) written as ``\\udXXX``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 class JsonLineSink:

@@ -27,6 +27,7 @@ from ..analysis.pipeline import AnalysisResult, analyze
 from ..analysis.report import write_report
 from ..analysis.stats import Verdict, cumulative_series
 from ..config.providers import ConfigProvider, StaticConfig
+from ..context import last_ranking_id
 from ..observability.sinks import JsonLineSink
 from .click_models import ClickModel, get_click_model
 from .outcomes import Impressions, common_prefix, tally
@@ -292,7 +293,7 @@ def run_interleaving(
             record = records[-1]
             items = [str(x) for x in frame["item_id"]]
             flags = model.clicks(scenario.grades(req.user_id, items), rng)
-            feedback.clicks(req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current)
+            feedback.clicks(req.user_id, str(last_ranking_id()), items, flags, clock.current)
             if record["served"] != "interleaved":  # a fail-open fallback: no comparison
                 fallbacks.append(str(record["fallback_reason"]))
                 continue
@@ -354,7 +355,7 @@ def run_ab(
             frame = handlers[arm](req.user_id, {"session": req.session})
             items = [str(x) for x in frame["item_id"]]
             flags = model.clicks(scenario.grades(req.user_id, items), rng)
-            feedback.clicks(req.user_id, str(frame.attrs["ranking_id"]), items, flags, clock.current)
+            feedback.clicks(req.user_id, str(last_ranking_id()), items, flags, clock.current)
             arms.append(arm)
             clicks.append(sum(flags))
             first = next((p for p, f in enumerate(flags, start=1) if f), None)

@@ -58,7 +58,7 @@ def test_set_overwrites_and_bumps_version(ssm_url: str, admin: Any) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("mode", "C", "expected one of A, B, INTERLEAVE"),
+        ("mode", "C D", "expected INTERLEAVE or an arm name"),
         ("sampling_rate", "1.5", "expected a number between 0 and 1"),
         ("sampling_rate", "nan", "expected a number between 0 and 1"),
         ("parallel_enabled", "maybe", "expected a boolean"),

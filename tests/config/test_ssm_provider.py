@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 import interleave_sdk.config.ssm as ssm_module
 from interleave_sdk.config import PARSERS, ConfigProvider, SSMConfig
 from interleave_sdk.config.ssm import make_client
-from interleave_sdk.decorator import Interleaver
+from interleave_sdk.decorator import interleaved
 from interleave_sdk.errors import ConfigError, ConfigUnavailable
 from interleave_sdk.testing import CapturingSink
 
@@ -174,8 +174,11 @@ def test_no_client_is_created_at_construction_or_decoration(
     """Building SSMConfig, or decorating with the default provider, creates no boto3 client."""
     made: list[dict[str, Any]] = []
     monkeypatch.setattr(ssm_module, "make_client", lambda **kw: made.append(kw) or FakeSSM())
-    engine = Interleaver({"B": lambda user_id: None})
-    assert isinstance(engine.config, SSMConfig)
+
+    @interleaved(rankers={"B": lambda user_id: None})  # the default provider is an SSMConfig
+    def recommend(user_id: str) -> None:
+        return None
+
     SSMConfig()
     assert made == []
 
@@ -203,9 +206,11 @@ def test_client_has_short_timeouts_and_two_attempts() -> None:
 
 # -- validation -------------------------------------------------------------------------------
 
+MODE_RULE = "INTERLEAVE or an arm name (a letter, then up to 31 letters, digits, '_' or '-')"
+
 INVALID = [
-    ("mode", "C", "one of A, B, INTERLEAVE"),
-    ("mode", "interleaved", "one of A, B, INTERLEAVE"),
+    ("mode", "C D", MODE_RULE),
+    ("mode", "interleaved!", MODE_RULE),
     ("sampling_rate", "1.5", "a number between 0 and 1"),
     ("sampling_rate", "-0.1", "a number between 0 and 1"),
     ("sampling_rate", "NaN", "a number between 0 and 1"),
@@ -254,7 +259,7 @@ def test_every_bad_value_of_one_read_is_logged(
     caplog: pytest.LogCaptureFixture, clock: ManualClock
 ) -> None:
     """Two bad keys in one read produce two log lines, so one fix does not reveal another."""
-    fake = FakeSSM(mode="C", seed_strategy="session")
+    fake = FakeSSM(mode="not an arm", seed_strategy="session")
     with caplog.at_level(logging.ERROR, logger="interleave_sdk"), pytest.raises(ConfigError):
         provider(fake, clock).get()
     keys = [record.config_key for record in caplog.records]  # type: ignore[attr-defined]
@@ -263,7 +268,7 @@ def test_every_bad_value_of_one_read_is_logged(
 
 def test_bad_value_is_not_retried_within_backoff(clock: ManualClock) -> None:
     """An invalid config counts as a failure: SSM is not read again until the backoff ends."""
-    fake = FakeSSM(mode="C")
+    fake = FakeSSM(mode="not an arm")
     config = provider(fake, clock, failure_backoff=5.0)
     for _ in range(10):
         with pytest.raises(ConfigError):
@@ -305,14 +310,15 @@ def test_invalid_env_override_is_logged_once_and_fails(
     caplog: pytest.LogCaptureFixture, clock: ManualClock
 ) -> None:
     """A bad override is an error (baseline), logged once however many requests see it."""
-    config = provider(FakeSSM(mode="B"), clock, environ={"INTERLEAVE_SDK_MODE": "off"})
+    config = provider(FakeSSM(mode="B"), clock, environ={"INTERLEAVE_SDK_MODE": "off!"})
     with caplog.at_level(logging.ERROR, logger="interleave_sdk"):
         for _ in range(3):
             with pytest.raises(ConfigError, match="environment override"):
                 config.get()
     assert caplog.messages == [
-        "interleave-sdk: invalid config value mode='off' from environment variable "
-        "INTERLEAVE_SDK_MODE (expected one of A, B, INTERLEAVE); this config is not used"
+        "interleave-sdk: invalid config value mode='off!' from environment variable "
+        "INTERLEAVE_SDK_MODE (expected INTERLEAVE or an arm name (a letter, then up to 31 "
+        "letters, digits, '_' or '-')); this config is not used"
     ]
 
 
@@ -392,7 +398,7 @@ def test_last_known_good_covers_a_bad_value(clock: ManualClock) -> None:
     fake = FakeSSM(mode="B")
     config = provider(fake, clock, on_error="last_known_good")
     config.get()
-    fake.put(mode="C")
+    fake.put(mode="not an arm")
     clock.advance(60)
     snapshot = config.get()
     assert (snapshot.settings.mode, snapshot.source, snapshot.version) == ("B", "stale", 1)

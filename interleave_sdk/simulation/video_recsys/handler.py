@@ -37,7 +37,7 @@ def make_handler(
     rank_b = world.ranker(b)
 
     @interleaved(
-        rankers={"A": rank_a, "B": rank_b},
+        rankers={"B": rank_b},
         config=config,
         experiment=experiment,
         sink=sink,

@@ -1,0 +1,93 @@
+"""The log line is never lost: a record that cannot be encoded is written sanitised, saying why."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+
+from interleave_sdk.observability import JsonLineSink
+
+
+class Unprintable:
+    """An object whose str() (and repr) raise, as a broken user type might."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+    __repr__ = __str__
+
+
+def written(record: dict[str, Any]) -> dict[str, Any]:
+    """The one line JsonLineSink writes for ``record``, parsed back with the standard library."""
+    stream = io.StringIO()
+    JsonLineSink(stream)(record)
+    text = stream.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def base_record(**fields: Any) -> dict[str, Any]:
+    return {"event": "ranking", "ranking_id": "r1", "user_id": "u1", "items": [], **fields}
+
+
+def test_a_plain_record_has_no_encode_error() -> None:
+    """A record orjson can encode is written as it is, with no encode_error field."""
+    line = written(base_record(items=[{"item_id": np.int64(3)}], price=Decimal("1.5")))
+    assert line["items"] == [{"item_id": 3}] and line["price"] == "1.5"
+    assert "encode_error" not in line
+
+
+def test_a_lone_surrogate_is_escaped_and_the_line_written() -> None:
+    """A user id holding "\\ud800" (json.loads can produce it) is written escaped, with the reason."""
+    line = written(base_record(user_id="user-\ud800"))
+    assert line["user_id"] == "user-\\ud800"
+    assert line["ranking_id"] == "r1"
+    assert "surrogate" in line["encode_error"] or "UTF-8" in line["encode_error"]
+
+
+def test_a_surrogate_in_a_key_is_escaped_too() -> None:
+    """Dict keys go through the same escaping as values."""
+    line = written(base_record(extra={"k\udc80": 1}))
+    assert line["extra"] == {"k\\udc80": 1}
+    assert "encode_error" in line
+
+
+@pytest.mark.parametrize("big", [2**64, -(2**63) - 1, 10**30])
+def test_an_int_beyond_64_bits_is_written_as_text(big: int) -> None:
+    """An item id >= 2**64 (or below -2**63) becomes its decimal text; the other fields stay."""
+    line = written(base_record(items=[{"item_id": big, "position": 1}]))
+    assert line["items"] == [{"item_id": str(big), "position": 1}]
+    assert "64-bit" in line["encode_error"] or "Integer" in line["encode_error"]
+
+
+def test_an_object_whose_str_raises_is_written_as_its_type_name() -> None:
+    """An unprintable object is named by its type; the reason says encoding failed."""
+    line = written(base_record(context=Unprintable()))
+    assert line["context"] == "<unprintable Unprintable>"
+    assert "RuntimeError in str(): no text for you" in line["encode_error"]
+
+
+def test_nesting_too_deep_is_cut_not_lost() -> None:
+    """A self-referencing list (or absurd nesting) is cut at a fixed depth; the line still goes out."""
+    loop: list[Any] = []
+    loop.append(loop)
+    line = written(base_record(loop=loop))
+    assert "encode_error" in line
+    depth, node = 0, line["loop"]
+    while isinstance(node, list):
+        node, depth = node[0], depth + 1
+    assert node == "<nested too deep>" and depth < 100
+
+
+def test_sanitising_leaves_the_callers_record_alone() -> None:
+    """The fallback writes a copy: the record dict handed to the sink is not changed."""
+    record = base_record(user_id="\ud800", items=[{"item_id": 2**70}])
+    snapshot = repr(record)
+    written(record)
+    assert repr(record) == snapshot and "encode_error" not in record
