@@ -149,3 +149,42 @@ def test_report_and_cli_render_the_matrix(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Preference matrix (unit: user" in out
     assert "best arm: no arm beats every other significantly" in out
+
+
+def test_lines_of_the_decorated_handler_with_three_arms(tmp_path):
+    """The engine's own three-arm lines: C's items get the clicks, C beats A and B."""
+    import pandas as pd
+
+    from interleave_sdk import StaticConfig, interleaved, last_ranking_id
+
+    def arm(prefix: str):
+        return lambda user_id: pd.DataFrame({"item_id": [f"{prefix}{i}" for i in range(4)]})
+
+    lines: list[dict] = []
+
+    @interleaved(
+        rankers={"B": arm("b"), "C": arm("c")},
+        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0),
+        sink=lines.append,
+        metrics=False,
+    )
+    def recommend(user_id: str) -> pd.DataFrame:
+        return arm("a")(user_id)
+
+    clicks = []
+    for u in range(30):
+        frame = recommend(f"u{u}")
+        rid = last_ranking_id()
+        shown_at = lines[-1]["ts"].replace("Z", "+00:00")
+        clicks += [
+            {"user_id": f"u{u}", "item_id": i, "ts": shown_at, "kind": "click", "ranking_id": rid}
+            for i in frame["item_id"]
+            if i.startswith("c")
+        ]
+    path = write_json_lines(tmp_path / "log.jsonl", lines)
+    out = analyze(path, events(*clicks), n_boot=10).as_dict()
+    assert {line["served"] for line in lines} == {"interleaved"}
+    assert set(out["preference_matrix"]) == set(ARMS3)
+    assert out["preference_matrix"]["C"]["A"]["wins"] == 30
+    assert out["best_arm"] == "C"
+    assert out["data_quality"]["multileaved_rankings"] == 30
