@@ -378,7 +378,7 @@ def format_matrix(pref: Preference) -> str:
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
     lines = [f"Preference matrix (unit: {pref.unit}; wins/losses/ties of row over column)"]
     for r in [header, *rows]:
-        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)))
+        lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip())
     lines.append(f"  best arm: {best_arm_text(pref)}")
     return "\n".join(lines)
 

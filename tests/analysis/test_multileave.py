@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,3 +189,12 @@ def test_lines_of_the_decorated_handler_with_three_arms(tmp_path):
     assert out["preference_matrix"]["C"]["A"]["wins"] == 30
     assert out["best_arm"] == "C"
     assert out["data_quality"]["multileaved_rankings"] == 30
+
+
+def test_multileaving_sample_finds_the_order_it_simulates(run_sample):
+    """samples/multileaving.py (shown in docs/multileaving.md) prints a matrix with C best."""
+    out = run_sample("multileaving.py")
+    assert out.startswith("Preference matrix (unit: user;")
+    assert "best arm: C beats every other arm" in out
+    page = (Path(__file__).parents[2] / "docs" / "multileaving.md").read_text(encoding="utf-8")
+    assert f"```text\n{out}```" in page  # the page shows what the sample prints
