@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import OutcomesError
 from . import rank_credit, reference
 from .credit import CreditRule
-from .outcomes import MATCHED
+from .outcomes import MATCHED, finish_events
 from .sources import PathSpec, read_json_lines
 from .stats import UNITS, Verdict, sign_test
 
@@ -266,12 +266,19 @@ def arm_credits(
     kinds: Mapping[str, int],
     negative_counts: bool,
     window_seconds: int,
+    engine: str = "pandas",
 ) -> ArmCredits:
-    """Attribute feedback to the log's interleaved lines and credit every arm of each impression."""
+    """Attribute feedback to the log's interleaved lines and credit every arm of each impression.
+
+    ``engine`` runs the attribution step: ``attribution.sql`` on DuckDB, or the pandas reference.
+    """
     items, arms_of = _arm_items(read_json_lines(exposures).records)
     imps = items.groupby("ranking_id", sort=False).agg(user_id=("user_id", "first"), ts=("ts", "max"))
     imps = imps.reset_index()
-    events = reference.attribution(feedback, items, imps, kinds, window_seconds)
+    if engine == "duckdb":
+        events = _duckdb_attribution(feedback, items, imps, kinds, window_seconds)
+    else:
+        events = reference.attribution(feedback, items, imps, kinds, window_seconds)
     matched = events[events["status"].isin(MATCHED)]
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
@@ -319,6 +326,64 @@ def arm_credits(
     imps["two_arm"] = [set(arms_of[rid]) <= {"A", "B"} for rid in imps["ranking_id"]]
     imps["arms"] = [len(arms_of[rid]) for rid in imps["ranking_id"]]
     return ArmCredits(arms, imps, credits, events)
+
+
+def _duckdb_attribution(
+    feedback: pd.DataFrame,
+    items: pd.DataFrame,
+    imps: pd.DataFrame,
+    kinds: Mapping[str, int],
+    window_seconds: int,
+) -> pd.DataFrame:
+    """``attribution.sql`` on DuckDB over the N-arm items, as the two-arm engine runs it."""
+    import duckdb
+
+    from . import sql
+    from .engine import kinds_relation
+
+    def naive(frame: pd.DataFrame) -> pd.DataFrame:
+        out: pd.DataFrame = frame.copy()
+        out["ts"] = out["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
+        return out
+
+    con = duckdb.connect()
+    try:
+        shown = items[["ranking_id", "user_id", "ts", "item_id", "position", "team"]]
+        con.register("items_frame", naive(shown))
+        con.register("imps_frame", imps[["ranking_id"]])
+        con.register("feedback_frame", naive(feedback))
+        con.execute(
+            "CREATE TABLE feedback AS SELECT CAST(user_id AS VARCHAR) AS user_id,"
+            " CAST(item_id AS VARCHAR) AS item_id, CAST(ts AS TIMESTAMP) AS ts,"
+            " CAST(kind AS VARCHAR) AS kind, CAST(ranking_id AS VARCHAR) AS ranking_id"
+            " FROM feedback_frame"
+        )
+        con.execute(
+            "CREATE TABLE exposure_items AS SELECT CAST(ranking_id AS VARCHAR) AS ranking_id,"
+            " CAST(user_id AS VARCHAR) AS user_id, CAST(ts AS TIMESTAMP) AS ts,"
+            " CAST(item_id AS VARCHAR) AS item_id, CAST(position AS INTEGER) AS position,"
+            " CAST(team AS VARCHAR) AS team FROM items_frame"
+        )
+        con.execute(
+            "CREATE TABLE impressions AS SELECT CAST(ranking_id AS VARCHAR) AS ranking_id"
+            " FROM imps_frame"
+        )
+        attributed = sql.render(
+            "attribution",
+            feedback="feedback",
+            exposure_items="exposure_items",
+            impressions="impressions",
+            kinds=kinds_relation(kinds),
+            window_seconds=int(window_seconds),
+        )
+        events = con.execute(
+            f"WITH attributed AS ({attributed}) SELECT a.*, x.position, x.team FROM attributed AS a"
+            " LEFT JOIN exposure_items AS x ON x.ranking_id = a.ranking_id AND x.item_id = a.item_id"
+        ).df()
+    finally:
+        con.close()
+    finished: pd.DataFrame = finish_events(events)
+    return finished
 
 
 def _nan(rank: int | None) -> float:

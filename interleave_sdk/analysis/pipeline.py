@@ -145,6 +145,7 @@ def _attribute(
             kinds=kinds,
             negative_counts=negative_counts,
             window_seconds=seconds,
+            engine=engine,
         )
         imps = credited.impressions
         if imps["two_arm"].all():  # nothing beyond A and B: the rejected lines were broken

@@ -52,8 +52,8 @@ def full_analysis(tmp_path, run, credit: str):
 def test_fast_path_equals_the_full_analysis(tmp_path, pool, arms, method, credit):
     """Counts and p-values of every pair agree with analyze() on the same impressions and clicks."""
     few = ArmPool(pool.versions, pool.users[:60], pool.lists[:60], pool.grades[:60])  # LPs cost
-    d = draw(few, arms, 400, seed=1, method=method)
-    run = experiment(d, get_click_model("navigational"), np.random.default_rng(5), size=250, credit=credit)
+    d = draw(few, arms, 200, seed=1, method=method)
+    run = experiment(d, get_click_model("navigational"), np.random.default_rng(5), size=150, credit=credit)
     slow = full_analysis(tmp_path, run, credit)
     assert slow.arms == tuple(sorted(arms))
     for row in arms:
@@ -67,8 +67,8 @@ def test_fast_path_equals_the_full_analysis(tmp_path, pool, arms, method, credit
 @pytest.mark.slow
 def test_three_arms_of_known_quality_are_ranked_in_order(tmp_path, pool):
     """Multileaving q30, q55 and q80 through the full analysis finds q80 > q55 > q30, q80 best."""
-    d = draw(pool, ("q55", "q30", "q80"), 1500, seed=2, method="team_draft_v1")
-    run = experiment(d, get_click_model("navigational"), np.random.default_rng(6), size=1500)
+    d = draw(pool, ("q55", "q30", "q80"), 1000, seed=2, method="team_draft_v1")
+    run = experiment(d, get_click_model("navigational"), np.random.default_rng(6), size=1000)
     pref = full_analysis(tmp_path, run, "competitive")
     assert pref.ranking() == ["q80", "q55", "q30"]
     assert pref.best_arm == "q80"
