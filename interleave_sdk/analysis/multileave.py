@@ -10,8 +10,9 @@ best arm is the one that beats every other arm significantly after the correctio
 
 Statistics are computed here, once: the report only renders a :class:`Preference`, and the
 simulator feeds simulated credits to :func:`preference_from_credits` instead of re-implementing
-them. Log lines with N arms are attributed by the pandas reference's attribution (the SQL readers
-type ranks for arms A and B only), after the two-arm pipeline set them aside.
+them. Log lines with N arms are parsed here, in Python (the SQL readers type ranks for arms A and
+B only), after the two-arm pipeline set them aside; their feedback is attributed by the chosen
+engine's attribution step (``attribution.sql`` on DuckDB, or the pandas reference).
 """
 
 from __future__ import annotations
