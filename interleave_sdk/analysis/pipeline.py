@@ -18,7 +18,7 @@ from . import multileave
 from .credit import get_credit_rule
 from .multileave import Preference
 from .outcomes import Attribution
-from .sources import Feedback, FeedbackInput, PathSpec, load_feedback
+from .sources import FeedbackInput, PathSpec, load_feedback
 from .stats import Verdict, compute_verdict
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
@@ -88,7 +88,7 @@ def attribute(
     """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
     result, quality, _ = _attribute(
         exposures,
-        load_feedback(feedback),
+        feedback,
         credit=credit,
         positive=positive,
         negative=negative,
@@ -101,7 +101,7 @@ def attribute(
 
 def _attribute(
     exposures: PathSpec,
-    loaded: Feedback,
+    feedback: FeedbackInput,
     *,
     credit: str,
     positive: Sequence[str],
@@ -110,7 +110,7 @@ def _attribute(
     window_hours: float,
     engine: str,
 ) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None]:
-    """``attribute`` on loaded feedback, plus every arm's credit when the log multileaves.
+    """``attribute``, plus every arm's credit when the log multileaves.
 
     The two-arm engines set aside lines whose items name arms other than A and B (counted as
     invalid items); only when there are such lines does the multileaving pass read the log again,
@@ -121,6 +121,7 @@ def _attribute(
     seconds = window_seconds(window_hours)
     if engine not in ENGINES:
         raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
+    loaded = load_feedback(feedback)
     runner: Callable[..., Attribution]
     if engine == "duckdb":
         from .engine import DuckDBEngine
@@ -184,7 +185,7 @@ def analyze(
         raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
     attributed, feedback_quality, credited = _attribute(
         exposures,
-        load_feedback(feedback),
+        feedback,
         credit=credit,
         positive=positive,
         negative=negative,
