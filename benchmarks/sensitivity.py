@@ -1,4 +1,4 @@
-"""Sensitivity benchmark: interleaving against A/B on simulated users (about a minute on 2 cores).
+"""Sensitivity benchmark: interleaving against A/B on simulated users (about 10 minutes on 2 cores).
 
 Run from the repository root: ``python benchmarks/sensitivity.py [--out DIR]``. The study itself
 lives in ``interleave_sdk.simulation.sensitivity``; docs/sensitivity.md records a measured table.

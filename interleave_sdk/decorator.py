@@ -19,17 +19,14 @@ import wrapt
 from .clock import Clock
 from .config.providers import ConfigProvider
 from .config.ssm import SSMConfig
-from .engine import ARM_NAME, INTERLEAVE, Engine, Options, Processor, default_clock
+from .engine import ARM_NAME, INTERLEAVE, Engine, Options, Processor, Ranker, default_clock
 from .execution import ArmExecutor
 from .observability.metrics import EmfMetrics
 from .observability.sinks import JsonLineSink, Sink
+from .streaming import is_streaming, stream_function
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-#: An arm is a callable taking the decorated function's arguments, or (for methods) the name of a
-#: method on the same instance.
-Ranker = Callable[..., Any] | str
 
 
 def interleaved(
@@ -47,7 +44,7 @@ def interleaved(
     id_factory: Callable[[], str] | None = None,
     metrics: EmfMetrics | bool = True,
     processors: Sequence[Processor] = (),
-    candidates: Ranker | None = None,
+    candidates: Callable[..., Any] | str | None = None,
     enabled: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Compare rankers by interleaving them inside the decorated function's requests.
@@ -57,7 +54,9 @@ def interleaved(
     ``rankers[baseline]`` names another callable. Three or more arms multileave. ``processors``
     are ``record -> record | None`` callables run on each log record before the ``sink``;
     ``candidates`` is a shared stage run once per request whose result every arm receives as the
-    keyword argument ``candidates``. See docs/quickstart.md for every option. ``enabled=False``
+    keyword argument ``candidates``. An ``async def`` function is decorated into a coroutine
+    function running the same procedure with the arms as tasks; a generator function is refused.
+    See docs/quickstart.md for every option. ``enabled=False``
     returns the function undecorated. Every option is checked here; a wrong one raises
     ``TypeError`` or ``ValueError`` naming the fix.
     """
@@ -115,7 +114,7 @@ def _options(
     id_factory: Callable[[], str] | None,
     metrics: EmfMetrics | bool,
     processors: Sequence[Processor],
-    candidates: Ranker | None,
+    candidates: Callable[..., Any] | str | None,
 ) -> Options:
     """Every option checked, with a message naming the fix; the defaults filled in."""
     if not isinstance(baseline, str) or not _is_arm_name(baseline):
@@ -130,8 +129,13 @@ def _options(
                 f"arm name {name!r} is not valid: use 1 to 32 letters, digits, '_' or '-', starting with "
                 f"a letter, and not {INTERLEAVE}"
             )
-        if not (callable(ranker) or (isinstance(ranker, str) and ranker.isidentifier())):
-            raise TypeError(f"ranker {name!r} must be a callable or a method name, got {ranker!r}")
+        if not (
+            callable(ranker) or is_streaming(ranker) or (isinstance(ranker, str) and ranker.isidentifier())
+        ):
+            raise TypeError(
+                f"ranker {name!r} must be a callable or a method name (or a streaming ranker with "
+                f"rank_stream()), got {ranker!r}"
+            )
     if not any(name != baseline for name in rankers):
         raise ValueError(
             f"rankers needs at least one arm besides the baseline {baseline!r} "
@@ -139,6 +143,12 @@ def _options(
         )
     if k is not None and (type(k) is not int or k < 1):
         raise ValueError(f"k must be a positive int or None (the baseline's length), got {k!r}")
+    streaming = sorted(name for name, ranker in rankers.items() if is_streaming(ranker))
+    if streaming and k is None:
+        raise ValueError(
+            f"ranker(s) {', '.join(map(repr, streaming))} stream their items, so the list length is "
+            "unknown until pulled: pass k= (how many items to serve)"
+        )
     if not isinstance(experiment, str) or not experiment:
         raise TypeError(
             f"experiment must be a non-empty str (it salts the sampling hash), got {experiment!r}"
@@ -244,7 +254,8 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
                 "`candidates=None` (it stays None when the candidate stage fails)"
             )
         for arm, ranker in options.rankers.items():
-            if not isinstance(ranker, str) and not _accepts(ranker, "candidates"):
+            fn = stream_function(ranker) if is_streaming(ranker) else ranker
+            if callable(fn) and not _accepts(fn, "candidates"):
                 raise TypeError(
                     f"candidates= is set, so ranker {arm!r} must accept the keyword argument candidates"
                 )
@@ -257,7 +268,7 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
                 user_index = i
             if p.default is not p.empty:
                 user_default = p.default
-    return Engine(func, options, method_like=method_like, user_index=user_index, user_default=user_default)
+    return Engine(options, method_like=method_like, user_index=user_index, user_default=user_default)
 
 
 def _accepts(fn: Callable[..., Any], keyword: str) -> bool:

@@ -28,7 +28,7 @@ from .clock import SYSTEM_CLOCK, Clock
 from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
 from .context import _LAST_RANKING_ID, _PIN
-from .errors import RankerOutputError
+from .errors import RankerOutputError, StreamError
 from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, run_arms
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
@@ -42,12 +42,18 @@ from .observability.record import (
 )
 from .observability.sinks import Sink
 from .reasons import STATUS_REASONS, FallbackReason
+from .streaming import ArmStream, ServedAlone, StreamingArm, StreamingRanker, is_streaming
 
 logger = logging.getLogger("interleave_sdk")
 
 #: An arm name: what ``rankers`` keys, ``baseline``, ``mode`` and ``pinned()`` may name.
 ARM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
 INTERLEAVE = "INTERLEAVE"
+
+#: An arm: a callable taking the decorated function's arguments, a streaming ranker (an object
+#: with ``rank_stream``, or a generator function: interleave_sdk.streaming), or (for methods) the
+#: name of a method on the same instance.
+Ranker = Callable[..., Any] | StreamingRanker | str
 
 #: A processor sees the finished record and returns it (changed or not), or ``None`` to drop it.
 Processor = Callable[[dict[str, Any]], "dict[str, Any] | None"]
@@ -68,7 +74,7 @@ def error_text(error: BaseException) -> str:
 class Options:
     """The decorator's options, validated once at decoration (see ``decorator.interleaved``)."""
 
-    rankers: Mapping[str, Callable[..., Any] | str]
+    rankers: Mapping[str, Ranker]
     baseline: str
     config: ConfigProvider
     user_key: str
@@ -106,12 +112,14 @@ class _Call:
         "mode",
         "outcomes",
         "pinned",
+        "produced",
         "ranking_id",
         "reason",
         "seed",
         "served",
         "snapshot",
         "started",
+        "streams",
         "t0",
         "top",
         "user",
@@ -142,11 +150,14 @@ class _Call:
         self.items: list[dict[str, Any]] | None = None
         self.merge_ms: float | None = None
         self.candidates: dict[str, Any] | None = None
+        self.streams: dict[str, ArmStream] = {}  # streaming arms' pulled items, by arm
         self.handler_kwargs: dict[str, Any] | None = None  # kwargs with candidates, once fetched
         self.handler_state = _NOT_RUN
         self.handler_value: Any = None
         self.handler_error: BaseException | None = None
         self.handler_ms: float | None = None
+        #: Items pulled per streaming arm, filled by the arm-running step when it streams.
+        self.produced: dict[str, int] = {}
 
     def fall_back(self, reason: FallbackReason, error: BaseException | str) -> None:
         """Note why the handler's answer is served. Callers return right after: one reason a call."""
@@ -185,7 +196,6 @@ class Engine:
 
     def __init__(
         self,
-        func: Callable[..., Any],
         options: Options,
         *,
         method_like: bool,
@@ -198,7 +208,7 @@ class Engine:
         baseline_ranker = rankers.pop(options.baseline, None)
         #: The baseline arm inside interleaved requests when it is not the decorated function.
         self.baseline_ranker = baseline_ranker
-        self.others: dict[str, Callable[..., Any] | str] = dict(sorted(rankers.items()))
+        self.others: dict[str, Ranker] = dict(sorted(rankers.items()))
         self.arms: tuple[str, ...] = tuple(sorted({options.baseline, *self.others}))
         self.config = options.config
         self.item_col = options.item_col
@@ -211,6 +221,8 @@ class Engine:
         self.metrics = options.metrics
         self.processors = options.processors
         self.candidate_stage = options.candidates
+        #: Arms whose ranker streams (``rank_stream`` or a generator function; streaming.py).
+        self.streaming = frozenset(arm for arm, r in options.rankers.items() if is_streaming(r))
         self.user_key = options.user_key
         self._method_like = method_like
         self._user_index = user_index
@@ -294,7 +306,7 @@ class Engine:
         if not arms or call.reason is not None:
             return _HANDLER
         if len(arms) == 1:
-            fn = self._callable(arms[0], self.others[arms[0]], instance)
+            fn = self._callable(arms[0], self.others[arms[0]], instance, alone=True)
             return self._single(call, await _acall(arms[0], fn, args, kwargs, self.clock, contain=True))
         assert call.snapshot is not None
         settings = call.snapshot.settings
@@ -371,7 +383,7 @@ class Engine:
         if not arms or call.reason is not None:
             return _HANDLER
         if len(arms) == 1:
-            fn = self._callable(arms[0], self.others[arms[0]], instance)
+            fn = self._callable(arms[0], self.others[arms[0]], instance, alone=True)
             return self._single(
                 call, call_arm(arms[0], fn, args, kwargs, self.clock, contain_base_exceptions=True)
             )
@@ -408,9 +420,11 @@ class Engine:
         except Exception as exc:
             call.fall_back("bucketing_error", exc)
             return ()
+        pin = _PIN.get()
+        if pin is not None:  # logged even when the kill switch overrides it
+            call.pinned = pin[:64] if isinstance(pin, str) else repr(pin)[:64]
         if mode == self.baseline:  # the kill switch overrides every pin
             return ()
-        pin = _PIN.get()
         if pin is not None:
             return self._pinned(call, pin)
         if mode != INTERLEAVE:
@@ -430,15 +444,13 @@ class Engine:
         return self.arms if call.in_sample else ()
 
     def _pinned(self, call: _Call, pin: object) -> tuple[str, ...]:
-        name = pin if isinstance(pin, str) else repr(pin)
-        call.pinned = name[:64]
         if pin == self.baseline:
             return ()
         if isinstance(pin, str) and pin in self.others:
             return (pin,)
         call.fall_back(
             "invalid_pin",
-            f"pinned to {name[:64]!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
+            f"pinned to {call.pinned!r}, which names no arm of this decorator (arms: {', '.join(self.arms)})",
         )
         return ()
 
@@ -469,6 +481,10 @@ class Engine:
     def _single(self, call: _Call, outcome: ArmOutcome) -> Any:
         """One non-baseline arm alone (mode or pin naming it); its failure serves the handler."""
         arm = outcome.arm
+        if isinstance(outcome.value, ArmStream):  # no rank_full: the first k items, as a frame
+            call.streams[arm] = outcome.value
+            outcome.value.close()
+            outcome = dataclasses.replace(outcome, value=outcome.value.frame())
         outcome = call.outcomes[arm] = self._validated(outcome, call)
         if not outcome.ok:
             call.fall_back(STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or "failed")
@@ -481,7 +497,7 @@ class Engine:
         """Check every arm's outcome, then merge; any unusable arm serves the handler."""
         assert call.snapshot is not None
         settings = call.snapshot.settings
-        base = run.baseline
+        base = _stream_status(run.baseline)
         call.outcomes[self.baseline] = base
         call.outcomes.update(run.others)
         if not base.ok:
@@ -506,11 +522,22 @@ class Engine:
 
         clock = self.clock
         t_merge = clock.monotonic()
+        for stream in call.streams.values():  # lazy pulls past the pre-pulled part stop here
+            stream.deadline = call.t0 + settings.timeout_ms / 1e3
         try:
             merged = self._merge(call, settings.interleave_method, settings.seed_strategy)
+        except StreamError as exc:  # a stream failed while the method pulled: drop the merge whole
+            failed_arm = call.outcomes[exc.arm]
+            status = {"invalid_output": "invalid", "timeout": "timeout"}.get(exc.reason, "error")
+            call.outcomes[exc.arm] = dataclasses.replace(failed_arm, status=status, error=exc)
+            call.fall_back(STATUS_REASONS.get(status, "arm_error"), exc)
+            return _HANDLER
         except Exception as exc:
             call.fall_back("merge_error", exc)
             return _HANDLER
+        finally:
+            for stream in call.streams.values():
+                stream.close()
         call.merge_ms = (clock.monotonic() - t_merge) * 1e3
         call.served = "interleaved"
         return merged
@@ -528,8 +555,10 @@ class Engine:
         if self.baseline_ranker is None:
             baseline_fn: Callable[..., Any] = call.run_handler
         else:
-            baseline_fn = _Contained(self._callable(self.baseline, self.baseline_ranker, instance))
-        others = [(arm, self._callable(arm, ranker, instance)) for arm, ranker in self.others.items()]
+            baseline_fn = _Contained(
+                self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
+            )
+        others = [(arm, self._callable(arm, r, instance, alone=False)) for arm, r in self.others.items()]
         return run_arms(
             self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs
         )
@@ -543,12 +572,15 @@ class Engine:
         # is the baseline.
         ordered = {arm: ids[arm] for arm in self.arms}
         result = interleave(method, ordered, k, random.Random(seed))
+        # A streaming arm's ids are what it pulled (its LazyRanking is never iterated whole).
+        ordered = {arm: call.streams[arm].ids if arm in call.streams else ids[arm] for arm in self.arms}
         positions = {arm: {item: i for i, item in enumerate(arm_ids)} for arm, arm_ids in ordered.items()}
         picks = [(team, positions[team][item]) for item, team in zip(result.items, result.teams, strict=True)]
         # Baseline first: the merged frame keeps the baseline's column order.
-        frames: dict[str, pd.DataFrame] = {self.baseline: call.outcomes[self.baseline].value}
-        for arm in self.others:
-            frames[arm] = call.outcomes[arm].value
+        frames: dict[str, pd.DataFrame] = {}
+        for arm in (self.baseline, *self.others):
+            stream = call.streams.get(arm)
+            frames[arm] = stream.frame() if stream is not None else call.outcomes[arm].value
         merged = merged_frame(frames, picks)
         merged.attrs = {**frames[self.baseline].attrs, "ranking_id": call.ranking_id}
         call.items = item_entries(result.items, result.teams, positions)
@@ -582,7 +614,12 @@ class Engine:
 
     def _validated(self, outcome: ArmOutcome, call: _Call) -> ArmOutcome:
         """The outcome, turned ``invalid`` when its value is not a usable ranking; keeps the ids."""
+        outcome = _stream_status(outcome)
         if not outcome.ok:
+            return outcome
+        if isinstance(outcome.value, ArmStream):  # validated item by item as it is pulled
+            call.streams[outcome.arm] = outcome.value
+            call.ids[outcome.arm] = outcome.value.ranking()  # type: ignore[assignment]
             return outcome
         try:
             call.ids[outcome.arm] = ranking_ids(outcome.arm, outcome.value, self.item_col)
@@ -612,8 +649,16 @@ class Engine:
             outcome.error
         ) or f"ranker {arm!r} failed"
 
-    def _callable(self, arm: str, ranker: Callable[..., Any] | str, instance: Any) -> Callable[..., Any]:
+    def _callable(
+        self, arm: str, ranker: Ranker, instance: Any, *, alone: bool = False
+    ) -> Callable[..., Any]:
+        if arm in self.streaming and ranker is not self.candidate_stage:
+            assert self.k is not None  # refused at decoration otherwise
+            if alone:
+                return ServedAlone(arm, ranker, self.item_col, self.k, self.clock)
+            return StreamingArm(arm, ranker, self.item_col, self.k, self.clock)
         if not isinstance(ranker, str):
+            assert callable(ranker)  # a non-callable streaming ranker took the branch above
             return ranker
         if instance is None:
             raise_missing: Callable[..., Any] = _MissingInstance(arm, ranker)
@@ -642,6 +687,13 @@ class Engine:
     # -- the record ---------------------------------------------------------------------------
 
     def _record(self, call: _Call) -> None:
+        """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
+        try:
+            self._write(call)
+        except Exception:  # the last guard: the caller's answer (or exception) stands
+            logger.exception("interleave-sdk: the ranking line of %s could not be written", call.ranking_id)
+
+    def _write(self, call: _Call) -> None:
         """Build the one record of this call and hand it through the processors to the sink."""
         try:
             record = self._build(call)
@@ -673,6 +725,7 @@ class Engine:
             logger.warning("interleave-sdk: log sink failed for ranking %s: %r", call.ranking_id, exc)
 
     def _build(self, call: _Call) -> dict[str, Any]:
+        """The record, from what the call learned; the one place the reason is finalised."""
         reason, error = call.reason, call.error
         served = call.served
         if served is None:
@@ -685,7 +738,7 @@ class Engine:
         arms = {arm: self._arm_entry(call, arm, outcome) for arm, outcome in call.outcomes.items()}
         items = call.items
         if items is None and served == self.baseline:
-            items = self._handler_items(call, arms)
+            items = self._handler_items(call)
         if call.served is None and self.baseline not in arms and call.handler_state == _DONE:
             arms[self.baseline] = arm_entry(
                 "error" if call.handler_error is not None else "ok",
@@ -728,9 +781,10 @@ class Engine:
             rows=_rows(outcome.value),
             error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
             top=top,
+            produced=_produced(call, arm, outcome),
         )
 
-    def _handler_items(self, call: _Call, arms: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    def _handler_items(self, call: _Call) -> list[dict[str, Any]]:
         """The handler's served list as items (its ids, canonical); [] when it has none."""
         if call.handler_state != _DONE or call.handler_error is not None:
             return []
@@ -835,6 +889,24 @@ class _MissingMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise AttributeError(f"ranker {self.arm!r}: {self.owner} has no method {self.name!r}")
+
+
+def _stream_status(outcome: ArmOutcome) -> ArmOutcome:
+    """A stream that yielded junk is ``invalid`` (like a bad full list), not an ``error``."""
+    if isinstance(outcome.error, StreamError) and outcome.error.reason == "invalid_output":
+        return dataclasses.replace(outcome, status="invalid")
+    return outcome
+
+
+def _produced(call: _Call, arm: str, outcome: ArmOutcome) -> int | None:
+    """Items a streaming arm yielded (also when it failed midway); None for a full arm."""
+    stream = call.streams.get(arm)
+    if stream is not None:
+        return stream.produced
+    error = outcome.error
+    if isinstance(error, StreamError):
+        return error.produced
+    return call.produced.get(arm)
 
 
 def _rows(value: object) -> int | None:

@@ -74,6 +74,21 @@ class ArmTimeout(InterleaveError, TimeoutError):
         super().__init__(f"ranker {arm!r} did not finish within the {timeout_ms:g} ms deadline")
 
 
+class StreamError(InterleaveError):
+    """A streaming arm failed midway: it raised, yielded junk or a duplicate, or ran out of time.
+
+    ``reason`` is the fallback reason the request logs (``arm_error``, ``invalid_output`` or
+    ``timeout``); the ranker's own exception, if any, is the ``__cause__``.
+    """
+
+    def __init__(self, arm: str, reason: str, problem: str, produced: int | None = None) -> None:
+        self.arm = arm
+        self.reason = reason
+        self.problem = problem
+        self.produced = produced  # items pulled before the failure (the log's arms.<name>.produced)
+        super().__init__(f"streaming ranker {arm!r} {problem}")
+
+
 class PoolSaturated(InterleaveError, RuntimeError):
     """Every worker thread is still busy with late work, so this request is not interleaved."""
 
@@ -103,6 +118,18 @@ class UnknownCreditRuleError(UnknownNameError, AnalysisInputError):
     """A credit rule name that is not in the registry; lists the valid names."""
 
     kind = "credit rule"
+
+
+class AthenaQueryError(AnalysisError):
+    """An Athena query that failed, was cancelled or ran out of time; names the query and why."""
+
+    def __init__(self, query_id: str, state: str, reason: str, statement: str) -> None:
+        self.query_id = query_id
+        self.state = state
+        self.reason = reason
+        self.statement = statement
+        head = " ".join(statement.split())[:80]
+        super().__init__(f"Athena query {query_id} {state}: {reason} (query: {head}...)")
 
 
 class OutcomesError(InterleaveError, ValueError):

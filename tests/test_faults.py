@@ -193,10 +193,10 @@ def test_a_saturated_pool_skips_interleaving_only_in_parallel_mode(
         mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=True, timeout_ms=20.0
     )
     recommend, sink, base = serve(b, executor, parallel=True, config=config)
-    for i in range(executor.max_workers):
+    for i in range(executor.max_stragglers):
         assert recommend(f"straggler{i}") is base
         assert sink.last["fallback_reason"] == "timeout"
-    assert executor.in_flight == executor.max_workers
+    assert executor.stragglers == executor.max_stragglers
 
     config.settings = config.settings.replace(parallel_enabled=parallel, timeout_ms=2000.0)
     result = recommend("next")

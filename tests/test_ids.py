@@ -177,3 +177,42 @@ def test_duplicates_are_found_after_canonicalisation() -> None:
     frame = pd.DataFrame({"item_id": np.array([1, 1.0, "1"], dtype=object)})
     with pytest.raises(RankerOutputError, match=r"duplicate item ids, e.g. \[1\]"):
         ranking_ids("A", frame, "item_id")
+
+
+# -- served == logged == replayed -----------------------------------------------------------------
+
+POOL = st.sampled_from([0, 1, 2, 3, 7, 2**40])
+mixed_id = st.one_of(
+    POOL,
+    POOL.map(np.int64),
+    POOL.map(float),
+    POOL.map(np.float64),
+    POOL.map(str),
+    st.sampled_from([0.5, 2.25, -1.5]),
+)
+
+
+@given(
+    st.lists(mixed_id, min_size=1, max_size=8, unique_by=canonical_id),
+    st.lists(mixed_id, min_size=1, max_size=8, unique_by=canonical_id),
+    st.integers(0, 2**32),
+)
+def test_an_interleaving_of_mixed_id_types_replays_from_its_json_log(
+    a_values: list[Any], b_values: list[Any], seed: int
+) -> None:
+    """Arms with ids typed int, numpy int, float or str: the drawn list, its JSON and the replay agree."""
+    from random import Random
+
+    from interleave_sdk.interleaving.api import interleave
+    from interleave_sdk.observability.sinks import dumps
+
+    rankings = {}
+    for arm, values in (("A", a_values), ("B", b_values)):
+        frame = pd.DataFrame({"item_id": pd.Series(values, dtype=object)})
+        rankings[arm] = ranking_ids(arm, frame, "item_id")
+    served = interleave("team_draft_v1", rankings, 10, Random(seed))
+    logged = orjson.loads(dumps({"arms": rankings, "items": list(served.items)}))
+    replayed = interleave("team_draft_v1", logged["arms"], 10, Random(seed))
+    assert logged["items"] == list(served.items) == list(replayed.items)
+    assert [type(x) for x in logged["items"]] == [type(x) for x in served.items]
+    assert served.teams == replayed.teams

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,18 @@ from interleave_sdk import interleave
 from interleave_sdk.interleaving import api
 from interleave_sdk.interleaving import optimized as opt
 from interleave_sdk.interleaving.lazy import LazyRanking
-from interleave_sdk.interleaving.optimized import OptimizedInterleaver
+from interleave_sdk.interleaving.optimized import SolverCost
 
 from .test_team_draft import canonical_pairs, relabel
+
+
+def OptimizedInterleaver(name: str, *args: Any, **kwargs: Any) -> opt.OptimizedInterleaver:
+    """A test instance with its own solver-cost estimate (tests never skew the shared one)."""
+    kwargs.setdefault("solver_cost", SolverCost())
+    return opt.OptimizedInterleaver(name, *args, **kwargs)
+
+# Load the solver before any test draws, as an application would at start-up.
+assert opt.warm_up()
 
 # -- an independent statement of the method, written from the definitions -----------------------
 
@@ -92,31 +101,41 @@ class FixedRandom(random.Random):
 
 
 def served_distribution(
-    method: OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
+    method: opt.OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
 ) -> dict[tuple[int, ...], float]:
     """What the sampler realises: each list of the solved support, reached through the public call
     with a draw in the middle of its interval, with the interval's width as its probability."""
     solved = method.solve(top(a, k), top(b, k), k)
     out: dict[tuple[int, ...], float] = {}
-    previous = 0.0
-    for c in solved.cumulative:
-        width = (c - previous) / solved.cumulative[-1]
-        mid = (previous + c) / 2 / solved.cumulative[-1]
-        previous = c
+    widths = solved.probabilities()
+    assert all(w > 0 for w in widths)
+    for i, width in enumerate(widths):
+        mid = sum(widths[:i]) + width / 2
+        assert solved.pick(mid) == i
         drawn = method({"A": list(a), "B": list(b)}, k, FixedRandom(mid))
-        assert drawn.method == method.name
+        assert drawn.method == method.name and drawn.detail is not None
+        assert drawn.detail["choices"] == solved.choices[i]  # the interval's own list
         out[tuple(drawn.items)] = out.get(tuple(drawn.items), 0.0) + width  # type: ignore[arg-type]
     return out
 
 
 def solve_or_reason(
-    method: OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
+    method: opt.OptimizedInterleaver, a: Sequence[int], b: Sequence[int], k: int
 ) -> opt.Distribution | str:
     """The solved distribution, or the fallback reason when there is none."""
     try:
         return method.solve(list(a[:k]), list(b[:k]), k)
     except opt.Fallback as why:
         return why.reason
+
+
+def solved_n(a: Sequence[int], b: Sequence[int], k: int) -> int:
+    return min(k, len(set(a[:k]) | set(b[:k])))
+
+
+def in_a(a: Sequence[int], b: Sequence[int], k: int) -> tuple[int, ...]:
+    """For each item of top-k B, its index in top-k A or -1 (the pattern's overlap part)."""
+    return tuple(list(a[:k]).index(x) if x in a[:k] else -1 for x in b[:k])
 
 
 def small_cases() -> list[tuple[tuple[int, ...], tuple[int, ...], int]]:
@@ -179,6 +198,8 @@ def test_allowed_lists_are_exactly_those_the_method_considers() -> None:
         if isinstance(solved, str):
             continue
         assert solved.candidates == len(allowed_lists(a, b, k)), (a, b, k)
+        pattern = ("linear", solved_n(a, b, k), min(k, len(a)), in_a(a, b, k))
+        assert opt.count_lists(pattern) == solved.candidates
 
 
 def test_disjoint_top_ten_has_1024_candidates_and_is_served() -> None:
@@ -280,6 +301,20 @@ def test_scipy_missing_falls_back_and_names_the_extra(monkeypatch: pytest.Monkey
     assert "interleave-sdk[optimized]" in drawn.detail["install"]
 
 
+def test_first_request_does_not_wait_for_scipy_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the solver is loaded a request serves Team Draft at once and starts the load; once
+    loaded, the next request is optimized."""
+    loader = opt._SolverLoader()
+    monkeypatch.setattr(opt, "_LOADER", loader)
+    method = OptimizedInterleaver("test_loading", time_budget_ms=10_000)
+    first = method({"A": [1, 2], "B": [3, 4]}, 2, random.Random(0))
+    assert first.method == "team_draft_v1"
+    assert first.detail is not None and first.detail["fallback"] == "solver_loading"
+    loader.wait(30)
+    assert loader.ready
+    assert method({"A": [1, 2], "B": [3, 4]}, 2, random.Random(0)).method == "test_loading"
+
+
 def test_a_solver_exception_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any error inside the solve (here linprog raising) is a fallback, never the request's error."""
 
@@ -328,16 +363,26 @@ def test_the_cache_is_bounded() -> None:
     assert len(method.cache) == 2
 
 
-@pytest.mark.parametrize("name", ["optimized_v1", "optimized_inverse_v1"])
-def test_replay_from_detail_and_seed_reproduces_100_draws(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["linear", "inverse"])
+def registered(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An optimized method registered under a test name with a generous budget (no timing luck)."""
+    method = OptimizedInterleaver(f"test_replay_{request.param}", request.param, time_budget_ms=10_000)
+    method.register()
+    yield method.name
+    api.unregister(method.name)
+
+
+def test_replay_from_detail_and_seed_reproduces_100_draws(
+    registered: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The logged method, detail and seed rebuild the served list, without solving anything again."""
     chooser = random.Random(42)
     served = []
     for i in range(100):
         a, b = random_pair(chooser, 6) if i % 10 else ([1, 2, 3], [])  # some fallbacks too
-        drawn = interleave(name, {"A": a, "B": b}, 6, random.Random(i))
+        drawn = interleave(registered, {"A": a, "B": b}, 6, random.Random(i))
         served.append((a, b, i, drawn))
-    assert {d.method for *_, d in served} == {name, "team_draft_v1"}
+    assert {d.method for *_, d in served} == {registered, "team_draft_v1"}
 
     def no_solving(*args: object, **kwargs: object) -> None:
         raise AssertionError("replay must not solve the LP")
@@ -346,6 +391,28 @@ def test_replay_from_detail_and_seed_reproduces_100_draws(name: str, monkeypatch
     for a, b, seed, drawn in served:
         again = api.reproduce(drawn.method, {"A": a, "B": b}, 6, random.Random(seed), drawn.detail)
         assert (again.items, again.teams, again.method) == (drawn.items, drawn.teams, drawn.method)
+
+
+def test_registered_methods_replay_through_reproduce() -> None:
+    """optimized_v1's own rebuild is registered: a logged detail replays without the solver."""
+    a, b = [1, 2, 3, 4], [3, 5, 1, 6]
+    again = api.reproduce("optimized_v1", {"A": a, "B": b}, 4, random.Random(0), {"choices": "abab"})
+    assert again.items == (1, 3, 2, 5) and again.method == "optimized_v1"
+
+
+def test_an_expected_solver_cost_past_the_budget_skips_the_solve_but_probes_now_and_then() -> None:
+    """A learnt solver cost larger than the budget: Team Draft without calling HiGHS, except every
+    probe_every-th time, which solves and refreshes the estimate."""
+    cost = SolverCost(initial_s=100.0, probe_every=3)
+    method = OptimizedInterleaver("test_predicted", time_budget_ms=10_000, solver_cost=cost, cache_size=0)
+    pair = {"A": [1, 2, 3], "B": [3, 4, 5]}
+    first, second, third = (method(pair, 3, random.Random(0)) for _ in range(3))
+    for skipped in (first, second):
+        assert skipped.method == "team_draft_v1" and skipped.detail is not None
+        assert (skipped.detail["fallback"], skipped.detail["stage"]) == ("time_budget", "predicted")
+    assert third.method == "test_predicted"
+    learnt = cost.estimate_s(third.detail["candidates"] if third.detail else 0)
+    assert learnt is not None and learnt < 100.0
 
 
 def test_replay_refuses_choices_that_do_not_fit() -> None:
@@ -404,3 +471,59 @@ def test_both_credit_options_are_registered() -> None:
     assert api.get_method("optimized_inverse_v1") is opt.optimized_inverse
     assert (opt.optimized_linear.credit, opt.optimized_inverse.credit) == ("linear", "inverse")
     assert opt.credits_of(("linear", 4, 4, (3, 2, 1, 0))) != opt.credits_of(("inverse", 4, 4, (3, 2, 1, 0)))
+
+
+def test_the_methods_sample_runs(run_sample: Callable[[str], str]) -> None:
+    """samples/interleaving_methods.py serves an optimized list, replays it, and multileaves."""
+    out = run_sample("interleaving_methods.py").splitlines()
+    assert out[0].startswith("optimized_roomy_v1 ")
+    assert "'choices'" in out[1]
+    assert out[2].startswith("team_draft_v1 ") and "not_two_arms" in out[2]
+
+
+def test_solver_cost_is_learnt_per_size() -> None:
+    """A slow solve over ~1,000 lists does not stop a solve over 16 lists from being tried."""
+    cost = SolverCost()
+    assert cost.allows(0.005, 1000)  # nothing known: try and learn
+    cost.observe(0.050, 1000)
+    assert not cost.allows(0.005, 1000)
+    assert cost.allows(0.005, 16)
+    cost.observe(0.001, 16)
+    assert cost.estimate_s(16) == pytest.approx(0.001)
+    assert cost.estimate_s(1000) == pytest.approx(0.050)
+
+
+def test_a_solution_missing_the_tolerance_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A solver answer that does not meet the unbiasedness equations to the tolerance is not served."""
+    monkeypatch.setattr(opt, "UNBIASED_TOLERANCE", -1.0)  # no answer can meet it
+    method = OptimizedInterleaver("test_inexact", time_budget_ms=10_000)
+    drawn = method({"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.method == "team_draft_v1"
+    assert drawn.detail is not None and drawn.detail["fallback"] == "inexact_solution"
+    plain = interleave("team_draft_v1", {"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
+    assert drawn.items == plain.items
+
+
+def is_allowed(lst: Sequence[int], a: Sequence[int], b: Sequence[int], k: int) -> bool:
+    """Every prefix of ``lst`` is a union of a prefix of top-k A and a prefix of top-k B."""
+    ta, tb = top(a, k), top(b, k)
+    unions = {frozenset(ta[:i]) | frozenset(tb[:j]) for i in range(len(ta) + 1) for j in range(len(tb) + 1)}
+    return all(frozenset(lst[:m]) in unions for m in range(1, len(lst) + 1))
+
+
+@pytest.mark.parametrize("case", range(16))
+def test_larger_random_pairs_are_allowed_and_unbiased(case: int) -> None:
+    """Random overlapping pairs at k = 6 and 8: every list served is allowed, and the served
+    distribution is unbiased at every cut-off to 1e-9 under both credits."""
+    chooser = random.Random(500 + case)
+    k = 6 if case % 2 else 8
+    a, b = random_pair(chooser, k)
+    for kind in ("linear", "inverse"):
+        method = OptimizedInterleaver(f"test_random_{kind}", kind, time_budget_ms=10_000)
+        solved = solve_or_reason(method, a, b, k)
+        assert not isinstance(solved, str), (a, b, k, solved)
+        dist = served_distribution(method, a, b, k)
+        assert all(is_allowed(lst, a, b, k) for lst in dist)
+        for j in range(1, k + 1):
+            bias = sum(p * sum(credit(x, a, b, k, kind) for x in lst[:j]) for lst, p in dist.items())
+            assert abs(bias) <= 1e-9, (a, b, k, j, bias)

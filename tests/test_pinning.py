@@ -63,6 +63,7 @@ def test_the_kill_switch_overrides_every_pin(pool: ArmExecutor, sink: CapturingS
         recommend("u1")
     assert (handler.calls, b.calls) == (1, 0)
     assert sink.last["served"] == "A" and sink.last["fallback_reason"] is None
+    assert sink.last["pinned"] == "B"  # the line shows the pin the kill switch overrode
 
 
 @pytest.mark.parametrize("pin", ["C", 7, "", "INTERLEAVE"])

@@ -1,9 +1,11 @@
-"""Run the shipped ``.sql`` files on DuckDB: embedded, no server, reading the JSON lines directly.
+"""Run the shipped ``.sql`` files: the step procedure every SQL engine shares, and DuckDB's backend.
 
-DuckDB's own JSON reader parses each line once, into only the fields the analysis reads, and hands
-the items on as parallel arrays, the shape the step files expect. Malformed lines are counted by
-cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` and ``regexp_like()``
-are filled by macros.
+:func:`run_steps` chains the step files over a :class:`StepStore` (where a step's table lives:
+a DuckDB table here, a temporary CTAS table on Athena, see ``athena.py``), so both engines submit
+the same text. DuckDB's own JSON reader parses each line once, into only the fields the analysis
+reads, and hands the items on as parallel arrays, the shape the step files expect. Malformed lines
+are counted by cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` and
+``regexp_like()`` are filled by macros.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import gzip
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
+from ..errors import AnalysisInputError, MissingDependency
 from . import sql
 from .credit import CreditRule
+from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
     RANKING_STATUS_KEYS,
     Attribution,
@@ -36,12 +41,13 @@ _ITEM_TYPE = (
     ' ranks STRUCT("A" INTEGER, "B" INTEGER))[]'
 )
 _LOG_COLUMNS = (
-    "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'user_id': 'VARCHAR', 'ts': 'VARCHAR',"
-    f" 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}', 'method': 'VARCHAR', 'k': 'VARCHAR'}}"
+    "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR', 'user_id': 'VARCHAR',"
+    f" 'ts': 'VARCHAR', 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}', 'method': 'VARCHAR',"
+    " 'k': 'VARCHAR'}"
 )
 #: The reader view's columns: a row with all of them NULL is a malformed line or an object
 #: without any field the analysis reads, and only a second pass can tell which.
-_LOG_FIELDS = ("event", "ranking_id", "user_id", "ts", "served", "item_ids")
+_LOG_FIELDS = ("event", "ranking_id", "experiment", "user_id", "ts", "served", "item_ids")
 _CHUNK = 1 << 24
 
 _COMPAT_MACROS = (
@@ -77,12 +83,154 @@ def kinds_relation(kinds: Mapping[str, int]) -> str:
     return f"(VALUES {rows})"
 
 
+class StepStore(Protocol):
+    """Where the steps' intermediate tables live; :func:`run_steps` needs only these three verbs."""
+
+    def create(self, name: str, query: str) -> str:
+        """Materialise ``query`` as the step table ``name``; returns the name to query it by."""
+        ...
+
+    def drop(self, relation: str) -> None:
+        """Release an input no later step reads (a no-op where cleanup comes later)."""
+        ...
+
+    def fetch(self, query: str) -> pd.DataFrame:
+        """The rows of ``query`` as a frame (types as close to the engine's as it can give)."""
+        ...
+
+
+@dataclass
+class StepOutput:
+    """What the step files produce, before the frames are given their final dtypes."""
+
+    outcomes: pd.DataFrame
+    events: pd.DataFrame
+    clicks: pd.DataFrame
+    status: dict[str, int]
+    impressions: int
+
+
+def _restricted(relation: str, condition: str | None) -> str:
+    """The relation itself, or a subquery keeping the rows that meet ``condition``."""
+    return relation if condition is None else f"(SELECT * FROM {relation} WHERE {condition})"
+
+
+def run_steps(
+    store: StepStore,
+    *,
+    ranking_log: str,
+    feedback: str,
+    rule: CreditRule,
+    kinds: Mapping[str, int],
+    negative_counts: bool,
+    window_seconds: int,
+    keep: str,
+    credited: str | None,
+) -> StepOutput:
+    """The six step files in order, each input released as soon as the next step has it.
+
+    ``keep`` is rankings.sql's record filter; ``credited`` (a condition on an impression's ts, or
+    None) narrows the impressions that are credited and counted, after attribution has seen
+    every exposure it may need (see :class:`~interleave_sdk.analysis.filters.ExposureFilter`).
+    """
+    rankings = store.create("rankings", sql.render("rankings", ranking_log=ranking_log, keep=keep))
+    store.drop(ranking_log)  # DuckDB's parsed log is the largest table; Athena keeps its view
+    counts = store.fetch(f"SELECT status, count(*) AS n FROM {rankings} GROUP BY status")
+    status = {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)}
+    items = store.create("exposure_items", sql.render("exposure_items", rankings=rankings))
+    store.drop(rankings)
+    impressions = store.create("impressions", sql.render("impressions", exposure_items=items))
+    attributed = store.create(
+        "attributed",
+        sql.render(
+            "attribution",
+            feedback=feedback,
+            exposure_items=items,
+            impressions=impressions,
+            kinds=kinds_relation(kinds),
+            window_seconds=int(window_seconds),
+        ),
+    )
+    outcomes = store.fetch(
+        sql.render(
+            "credit",
+            impressions=_restricted(impressions, credited),
+            exposure_items=items,
+            attributed=attributed,
+            eligible=rule.sql_eligible,
+            rank_delta=sql_delta(method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k"),
+            negative_counts="TRUE" if negative_counts else "FALSE",
+        )
+    )
+    events = store.fetch(
+        f"SELECT a.*, x.position, x.team FROM {attributed} AS a LEFT JOIN {items} AS x"
+        " ON x.ranking_id = a.ranking_id AND x.item_id = a.item_id"
+    )
+    clicks = store.fetch(
+        sql.render(
+            "clicks_by_position",
+            attributed=attributed,
+            exposure_items=_restricted(items, credited),
+        )
+    )
+    total = store.fetch(f"SELECT count(*) AS n FROM {impressions}")
+    return StepOutput(outcomes, events, clicks, status, int(total["n"].iloc[0]))
+
+
+def finish(output: StepOutput, quality: dict[str, int]) -> Attribution:
+    """The engine-independent tail: final dtypes, the ranking and event counts."""
+    status = output.status
+    quality = {
+        **quality,
+        **{key: int(status.get(name, 0)) for name, key in RANKING_STATUS_KEYS.items()},
+        "invalid_items": int(status.get("ok", 0)) - int(output.impressions),
+    }
+    events = finish_events(output.events)
+    quality.update(count_event_quality(events))
+    return Attribution(
+        finish_outcomes(output.outcomes),
+        events,
+        count_matching(events),
+        quality,
+        finish_clicks(output.clicks),
+    )
+
+
+class _DuckDBStore:
+    """Step tables as plain DuckDB tables in the run's scratch database."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def create(self, name: str, query: str) -> str:
+        self.con.execute(f"CREATE TABLE {name} AS {query}")
+        return name
+
+    def drop(self, relation: str) -> None:
+        self.con.execute(f"DROP TABLE {relation}")
+
+    def fetch(self, query: str) -> pd.DataFrame:
+        frame: pd.DataFrame = self.con.execute(query).df()
+        return frame
+
+
+def import_duckdb() -> Any:
+    """DuckDB, or an error naming the extra that provides it."""
+    try:
+        import duckdb
+    except ModuleNotFoundError as exc:
+        raise MissingDependency("duckdb", "the DuckDB analysis engine", "interleave-sdk[analysis]") from exc
+    return duckdb
+
+
 class DuckDBEngine:
     """Materialises each step as a table in a scratch database, then reads the counts back.
 
     ``database`` defaults to in-memory; past ``memory_limit`` DuckDB spills to a temporary
     directory instead of growing the process without bound.
     """
+
+    name = "duckdb"
 
     def __init__(
         self, *, memory_limit: str = "1GB", threads: int | None = None, database: str | None = None
@@ -93,16 +241,18 @@ class DuckDBEngine:
 
     def run(
         self,
-        exposures: PathSpec,
+        exposures: PathSpec | None,
         feedback: pd.DataFrame,
         *,
         rule: CreditRule,
         kinds: Mapping[str, int],
         negative_counts: bool,
         window_seconds: int,
+        filters: ExposureFilter = ALL_EXPOSURES,
     ) -> Attribution:
-        import duckdb
-
+        duckdb = import_duckdb()
+        if exposures is None:
+            raise AnalysisInputError("the duckdb engine reads log files: give the exposures")
         files = [str(path) for path in expand_paths(exposures)]
         with tempfile.TemporaryDirectory(prefix="interleave-duckdb-") as scratch:
             con = duckdb.connect(self.database or ":memory:")
@@ -115,18 +265,13 @@ class DuckDBEngine:
                     con.execute(f"SET threads = {int(self.threads)}")
                 for macro in _COMPAT_MACROS:
                     con.execute(macro)
-                fetched = self._run(
-                    con, files, feedback, rule, kinds, negative_counts, window_seconds
+                output, quality = self._run(
+                    con, files, feedback, rule, kinds, negative_counts, window_seconds, filters
                 )
             finally:
                 con.close()
         # Finished only now, with DuckDB's tables gone: the frames' copies then reuse that memory.
-        outcomes, events, clicks, quality = fetched
-        events = finish_events(events)
-        quality.update(count_event_quality(events))
-        return Attribution(
-            finish_outcomes(outcomes), events, count_matching(events), quality, finish_clicks(clicks)
-        )
+        return finish(output, quality)
 
     def _run(
         self,
@@ -137,13 +282,16 @@ class DuckDBEngine:
         kinds: Mapping[str, int],
         negative_counts: bool,
         window_seconds: int,
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, int]]:
-        """Raw outcomes, events and clicks as DuckDB returns them, and the log's counts."""
+        filters: ExposureFilter,
+    ) -> tuple[StepOutput, dict[str, int]]:
+        """The step output as DuckDB returns it, and the counts only the reader can give."""
         file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
         # One parse per line, of the needed fields only; a line that is not a JSON object reads
-        # as an all-NULL row instead of stopping the run.
+        # as an all-NULL row instead of stopping the run. Files have no day partitions: dt is
+        # NULL here (it only serves pruning on Athena).
         con.execute(
-            "CREATE TABLE ranking_log AS SELECT event, ranking_id, user_id, ts, served,"
+            "CREATE TABLE ranking_log AS SELECT event, ranking_id, experiment, user_id, ts,"
+            " served, CAST(NULL AS VARCHAR) AS dt,"
             " list_transform(items, lambda i: i.item_id) AS item_ids,"
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"
@@ -152,28 +300,16 @@ class DuckDBEngine:
             f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
         all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)
-        rows, empty_rows = con.execute(
+        ((rows, empty_rows),) = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {all_null}) FROM ranking_log"
-        ).fetchone()
+        ).fetchall()
         malformed = 0
         if empty_rows:
             # Only now pay for a second parse: which of the empty rows were not JSON objects.
             malformed = con.execute(
                 "SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT')"
                 f" FROM read_ndjson_objects({file_list}, ignore_errors = true)"
-            ).fetchone()[0]
-        # Each input is dropped as soon as the next step has it, to keep the peak memory low.
-        con.execute(f"CREATE TABLE rankings AS {sql.render('rankings', ranking_log='ranking_log')}")
-        con.execute("DROP TABLE ranking_log")
-        status = dict(con.execute("SELECT status, count(*) FROM rankings GROUP BY 1").fetchall())
-        con.execute(
-            f"CREATE TABLE exposure_items AS {sql.render('exposure_items', rankings='rankings')}"
-        )
-        con.execute("DROP TABLE rankings")
-        con.execute(
-            "CREATE TABLE impressions AS "
-            + sql.render("impressions", exposure_items="exposure_items")
-        )
+            ).fetchall()[0][0]
 
         fb = feedback.copy()
         fb["ts"] = fb["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
@@ -185,46 +321,28 @@ class DuckDBEngine:
             " FROM feedback_frame"
         )
         con.unregister("feedback_frame")
-        con.execute(
-            "CREATE TABLE attributed AS "
-            + sql.render(
-                "attribution",
-                feedback="feedback",
-                exposure_items="exposure_items",
-                impressions="impressions",
-                kinds=kinds_relation(kinds),
-                window_seconds=int(window_seconds),
-            )
+        store = _DuckDBStore(con)
+        output = run_steps(
+            store,
+            ranking_log="ranking_log",
+            feedback="feedback",
+            rule=rule,
+            kinds=kinds,
+            negative_counts=negative_counts,
+            window_seconds=window_seconds,
+            keep=filters.keep_sql(window_seconds),
+            credited=filters.credited_sql(),
         )
-        outcomes = con.execute(
-            sql.render(
-                "credit",
-                impressions="impressions",
-                exposure_items="exposure_items",
-                attributed="attributed",
-                eligible=rule.sql_eligible,
-                rank_delta=sql_delta(
-                    method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k"
-                ),
-                negative_counts="TRUE" if negative_counts else "FALSE",
-            )
-        ).df()
-        events = con.execute(
-            "SELECT a.*, x.position, x.team FROM attributed AS a LEFT JOIN exposure_items AS x"
-            " ON x.ranking_id = a.ranking_id AND x.item_id = a.item_id"
-        ).df()
-        clicks = con.execute(
-            sql.render("clicks_by_position", attributed="attributed", exposure_items="exposure_items")
-        ).df()
-        n_impressions = con.execute("SELECT count(*) FROM impressions").fetchone()[0]
-
-        # rankings.sql sees a malformed line as an empty record, which is "not interleaved".
-        status["not_interleaved"] = int(status.get("not_interleaved", 0)) - int(malformed)
+        # rankings.sql sees a malformed line as an empty record, which is "not interleaved"; a
+        # filter drops the empty records (no experiment, no time), and the malformed with them.
+        if filters.active:
+            malformed_kept = 0
+        else:
+            malformed_kept = int(malformed)
+        output.status["not_interleaved"] = int(output.status.get("not_interleaved", 0)) - malformed_kept
         quality = {
             "exposure_lines": int(rows),
             "malformed_lines": int(malformed),
             "blank_lines": physical_lines(files) - int(rows),
-            **{key: int(status.get(name, 0)) for name, key in RANKING_STATUS_KEYS.items()},
-            "invalid_items": int(status.get("ok", 0)) - int(n_impressions),
         }
-        return outcomes, events, clicks, quality
+        return output, quality

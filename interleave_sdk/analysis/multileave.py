@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import OutcomesError
 from . import rank_credit, reference
 from .credit import CreditRule
+from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import MATCHED, finish_events
 from .sources import PathSpec, read_json_lines
 from .stats import UNITS, Verdict, sign_test
@@ -268,12 +269,20 @@ def arm_credits(
     negative_counts: bool,
     window_seconds: int,
     engine: str = "pandas",
+    filters: ExposureFilter = ALL_EXPOSURES,
 ) -> ArmCredits:
     """Attribute feedback to the log's interleaved lines and credit every arm of each impression.
 
     ``engine`` runs the attribution step: ``attribution.sql`` on DuckDB, or the pandas reference.
+    ``filters`` selects lines and credited impressions as the two-arm engines do.
     """
-    items, arms_of = _arm_items(read_json_lines(exposures).records)
+    records = read_json_lines(exposures).records
+    if filters.active:
+        log = reference.ranking_log(records)
+        stamps = pd.Series([reference._timestamp(v) for v in log["ts"]], index=log.index, dtype=object)
+        keep = filters.keep_mask(log, stamps, window_seconds).to_numpy(dtype=bool)
+        records = [r for r, kept in zip(records, keep, strict=True) if kept]
+    items, arms_of = _arm_items(records)
     imps = items.groupby("ranking_id", sort=False).agg(user_id=("user_id", "first"), ts=("ts", "max"))
     imps = imps.reset_index()
     if engine == "duckdb":
@@ -326,7 +335,9 @@ def arm_credits(
     imps["clicked"] = imps["ranking_id"].isin(set(counted["ranking_id"]))
     imps["two_arm"] = [set(arms_of[rid]) <= {"A", "B"} for rid in imps["ranking_id"]]
     imps["arms"] = [len(arms_of[rid]) for rid in imps["ranking_id"]]
-    return ArmCredits(arms, imps, credits, events)
+    # Only the impressions in [since, until) are credited; attribution saw the wider range.
+    shown = filters.credited_mask(imps["ts"]).to_numpy(dtype=bool)
+    return ArmCredits(arms, imps[shown].reset_index(drop=True), credits[shown], events)
 
 
 def _duckdb_attribution(

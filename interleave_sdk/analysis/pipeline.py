@@ -6,31 +6,65 @@ the statistics module. The engines themselves load on first use (DuckDB is an op
 
 from __future__ import annotations
 
+import gzip
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import pandas as pd
 
 from ..errors import AnalysisInputError
 from . import multileave
-from .credit import get_credit_rule
+from .credit import CreditRule, get_credit_rule
+from .filters import ExposureFilter
 from .multileave import Preference
-from .outcomes import Attribution
-from .sources import FeedbackInput, PathSpec, load_feedback
-from .stats import Verdict, compute_verdict
+from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
+from .sequential import SequentialVerdict
+from .sources import FeedbackInput, PathSpec, expand_paths, load_feedback
+from .stats import (
+    Verdict,
+    click_share_by_position,
+    compute_sequential,
+    compute_verdict,
+    cumulative_series,
+)
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
+
+
+class AttributionEngine(Protocol):
+    """An engine object (e.g. :class:`~interleave_sdk.analysis.athena.AthenaEngine`): the step
+    files run somewhere, the same outcomes come back."""
+
+    name: str
+
+    def run(
+        self,
+        exposures: PathSpec | None,
+        feedback: pd.DataFrame,
+        *,
+        rule: CreditRule,
+        kinds: Mapping[str, int],
+        negative_counts: bool,
+        window_seconds: int,
+        filters: ExposureFilter,
+    ) -> Attribution: ...
 UNITS: tuple[str, ...] = ("user", "impression")
 
 
 @dataclass
 class AnalysisResult:
-    """The verdict, the per-impression outcomes behind it, and the counts that qualify it.
+    """Every number about the experiment: both verdicts, the series and shares the report draws.
 
-    ``clicks_by_position`` (position, source_ranker, clicks) says where positive feedback landed;
-    the report draws its click-share plot from it.
+    ``verdict`` is the fixed-horizon verdict (read once, at the planned size); ``sequential`` the
+    anytime-valid one (read at any time). ``series`` holds both as impressions accumulate
+    (``stats.cumulative_series``); ``click_shares`` where positive feedback landed, per position
+    and team (``stats.click_share_by_position`` of ``clicks_by_position``). ``experiment`` and
+    ``arms`` what was compared (the log's experiment field; A the baseline, B the challenger).
+    The report only renders these.
     """
 
     verdict: Verdict
@@ -39,21 +73,51 @@ class AnalysisResult:
     data_quality: dict[str, int]
     events: pd.DataFrame = field(repr=False)
     clicks_by_position: pd.DataFrame = field(repr=False)
+    sequential: SequentialVerdict
+    series: pd.DataFrame = field(repr=False)
+    click_shares: pd.DataFrame = field(repr=False)
+    experiment: str | None = None
+    arms: tuple[str, str] = ("A", "B")
+    time_span: tuple[pd.Timestamp, pd.Timestamp] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
     preference: Preference | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the verdict's keys at the top level, the preference matrix and best arm,
-        plus counts and parameters."""
+        the sequential verdict, counts."""
         preference = self.preference or multileave.from_verdict(self.verdict)
         return {
             **self.verdict.as_dict(),
             **preference.as_dict(),
+            "sequential": self.sequential.as_dict(),
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
         }
+
+
+_EXPERIMENT = re.compile(rb'"experiment"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def experiment_name(exposures: PathSpec | None) -> str | None:
+    """The experiment name(s) the ranking log records, joined by ", "; None when it has none.
+
+    A byte scan for the ``experiment`` field rather than a JSON parse: the report only needs the
+    names, and a regular expression reads a large log several times faster. ``None`` (logs that
+    live in a table, not in files) names nothing.
+    """
+    if exposures is None:
+        return None
+    names: dict[str, None] = {}
+    for path in expand_paths(exposures):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            for line in handle:
+                found = _EXPERIMENT.search(line)
+                if found:
+                    names.setdefault(found.group(1).decode("utf-8", "replace"))
+    return ", ".join(sorted(names)) or None
 
 
 def polarity_map(positive: Sequence[str], negative: Sequence[str]) -> dict[str, int]:
@@ -74,8 +138,12 @@ def window_seconds(window_hours: float) -> int:
     return round(window_hours * 3600)
 
 
+def engine_name(engine: str | AttributionEngine) -> str:
+    return engine if isinstance(engine, str) else engine.name
+
+
 def attribute(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     credit: str = "competitive",
@@ -83,9 +151,23 @@ def attribute(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> tuple[Attribution, dict[str, int]]:
-    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics."""
+    """Attribution and credit only: (``Attribution``, feedback repair counts); no statistics.
+
+    ``engine`` is a name (``duckdb``, ``pandas``) or an engine object such as
+    ``AthenaEngine(...)``, whose exposures are its table (pass ``exposures=None``).
+    ``experiment``, ``since`` (inclusive) and ``until`` (exclusive) select exposures by the log's
+    experiment field and exposure time (UTC); see :class:`~.filters.ExposureFilter`.
+
+    ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
+    processor); feedback ids are hashed the same way before the join.
+    """
     result, quality, _ = _attribute(
         exposures,
         feedback,
@@ -95,12 +177,17 @@ def attribute(
         negative_counts=negative_counts,
         window_hours=window_hours,
         engine=engine,
+        experiment=experiment,
+        since=since,
+        until=until,
+        columns=columns,
+        user_id_salt=user_id_salt,
     )
     return result, quality
 
 
 def _attribute(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     credit: str,
@@ -108,45 +195,64 @@ def _attribute(
     negative: Sequence[str],
     negative_counts: bool,
     window_hours: float,
-    engine: str,
+    engine: str | AttributionEngine,
+    experiment: str | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    columns: Mapping[str, str] | None,
+    user_id_salt: str | bytes | None,
 ) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None]:
     """``attribute``, plus every arm's credit when the log multileaves.
 
     The two-arm engines set aside lines whose items name arms other than A and B (counted as
-    invalid items); only when there are such lines does the multileaving pass read the log again,
-    and its matrix then covers every arm (three or more, or two named otherwise).
+    invalid items); only when there are such lines does the multileaving pass read the log files
+    again, and its matrix then covers every arm (three or more, or two named otherwise).
     """
     rule = get_credit_rule(credit)
+    key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
     seconds = window_seconds(window_hours)
-    if engine not in ENGINES:
-        raise AnalysisInputError(f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    loaded = load_feedback(feedback)
+    filters = ExposureFilter.build(experiment, since, until)
     runner: Callable[..., Attribution]
-    if engine == "duckdb":
+    if not isinstance(engine, str):
+        runner = engine.run
+    elif engine == "athena":
+        raise AnalysisInputError(
+            "engine 'athena' needs its settings: pass engine=AthenaEngine(database=..., "
+            "table=..., output=...) from interleave_sdk.analysis.athena"
+        )
+    elif engine not in ENGINES:
+        raise AnalysisInputError(
+            f"unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}, or an AthenaEngine"
+        )
+    elif engine == "duckdb":
         from .engine import DuckDBEngine
 
         runner = DuckDBEngine().run
     else:
         from .reference import run as runner
+    loaded = load_feedback(feedback, columns=columns)
+    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
     result = runner(
         exposures,
-        loaded.frame,
+        feedback_frame,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
         window_seconds=seconds,
+        filters=filters,
     )
     credited = None
-    if result.data_quality.get("invalid_items", 0) > 0:
+    if result.data_quality.get("invalid_items", 0) > 0 and exposures is not None:
         credited = multileave.arm_credits(
             exposures,
-            loaded.frame,
+            feedback_frame,
             rule=rule,
             kinds=kinds,
             negative_counts=negative_counts,
             window_seconds=seconds,
-            engine=engine,
+            engine="duckdb" if engine == "duckdb" else "pandas",
+            filters=filters,
         )
         imps = credited.impressions
         if imps["two_arm"].all():  # nothing beyond A and B: the rejected lines were broken
@@ -159,7 +265,7 @@ def _attribute(
 
 
 def analyze(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: FeedbackInput,
     *,
     unit: str = "user",
@@ -168,10 +274,17 @@ def analyze(
     negative: Sequence[str] = ("nope",),
     negative_counts: bool = False,
     window_hours: float = 24.0,
-    engine: str = "duckdb",
+    engine: str | AttributionEngine = "duckdb",
     n_boot: int = 1000,
     seed: int = 0,
+    alpha: float = 0.05,
+    series_points: int = 50,
     progress: Callable[[str], None] | None = None,
+    experiment: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    columns: Mapping[str, str] | None = None,
+    user_id_salt: str | bytes | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -179,10 +292,19 @@ def analyze(
     CSV / JSON-lines / Parquet path, a DataFrame, or a source such as
     :class:`~interleave_sdk.analysis.sources.PostgresFeedback`. ``progress``, if given, is
     called with the name of each stage as it finishes (the CLI drives its progress bar with it).
+    ``alpha`` is the level of both verdicts (fixed-horizon and sequential); ``series_points`` how
+    many growing prefixes of the impressions the over-time series evaluates (0: none).
+    ``experiment``, ``since``, ``until``, ``columns`` and engine objects: see :func:`attribute`.
+    ``user_id_salt``: set it when the logs were written with the ``hash_user_ids(salt)``
+    processor, so feedback (raw ids) is hashed with the same key and still joins.
     """
     report = progress or (lambda stage: None)
     if unit not in UNITS:
         raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
+    if not (isinstance(alpha, float | int) and 0.0 < alpha < 1.0):
+        raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    if isinstance(series_points, bool) or not isinstance(series_points, int) or series_points < 0:
+        raise AnalysisInputError(f"series_points must be an integer >= 0, got {series_points!r}")
     attributed, feedback_quality, credited = _attribute(
         exposures,
         feedback,
@@ -192,31 +314,125 @@ def analyze(
         negative_counts=negative_counts,
         window_hours=window_hours,
         engine=engine,
+        experiment=experiment,
+        since=since,
+        until=until,
+        columns=columns,
+        user_id_salt=user_id_salt,
     )
     report("attribution")
-    verdict = compute_verdict(attributed.outcomes, unit=unit, n_boot=n_boot, seed=seed)
-    if credited is None:
-        preference = multileave.from_verdict(verdict)
-    else:
-        preference = multileave.preference(credited, unit=unit, alpha=verdict.alpha)
-    report("statistics")
-    return AnalysisResult(
-        verdict=verdict,
-        outcomes=attributed.outcomes,
+    result = summarize(
+        attributed.outcomes,
+        unit=unit,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        series_points=series_points,
+        clicks_by_position=attributed.clicks_by_position,
         matching=attributed.matching,
         data_quality={**attributed.data_quality, **feedback_quality},
         events=attributed.events,
-        clicks_by_position=attributed.clicks_by_position,
-        parameters={
+        experiment=experiment if experiment is not None else experiment_name(exposures),
+    )
+    if credited is not None:
+        result.preference = multileave.preference(credited, unit=unit, alpha=alpha)
+    report("statistics")
+    result.parameters.update(
+        {
             "unit": unit,
             "credit": credit,
             "positive": list(positive),
             "negative": list(negative),
             "negative_counts": negative_counts,
             "window_hours": window_hours,
-            "engine": engine,
+            "engine": engine_name(engine),
+            **ExposureFilter.build(experiment, since, until).describe(),
+            "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
-        },
-        preference=preference,
+            "alpha": alpha,
+            "series_points": series_points,
+            "user_ids_hashed": user_id_salt is not None,
+        }
     )
+    return result
+
+
+def summarize(
+    outcomes: pd.DataFrame,
+    *,
+    unit: str = "user",
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    series_points: int = 50,
+    clicks_by_position: pd.DataFrame | None = None,
+    matching: dict[str, int] | None = None,
+    data_quality: dict[str, int] | None = None,
+    events: pd.DataFrame | None = None,
+    experiment: str | None = None,
+) -> AnalysisResult:
+    """Every statistic of an outcomes table (contract 3) into an :class:`AnalysisResult`.
+
+    What :func:`analyze` does after attribution; also the way to a report from outcomes computed
+    elsewhere. Counts and tables not given are empty.
+    """
+    clicks = clicks_by_position if clicks_by_position is not None else _empty(CLICK_COLUMNS)
+    verdict = compute_verdict(outcomes, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
+    sequential = compute_sequential(outcomes, unit=unit, alpha=alpha)
+    series = cumulative_series(
+        outcomes if series_points else outcomes.iloc[:0],
+        points=max(series_points, 1),
+        unit=unit,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+    )
+    return AnalysisResult(
+        verdict=verdict,
+        outcomes=outcomes,
+        matching=dict(matching or {}),
+        data_quality=dict(data_quality or {}),
+        events=events if events is not None else _empty(EVENT_COLUMNS),
+        clicks_by_position=clicks,
+        sequential=sequential,
+        series=series,
+        click_shares=click_share_by_position(clicks),
+        experiment=experiment,
+        time_span=time_span(outcomes),
+    )
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    frame: pd.DataFrame = pd.DataFrame({name: pd.Series([], dtype=object) for name in columns})
+    return frame
+
+
+def time_span(outcomes: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last interleaved impression (UTC), or None without timestamps."""
+    if len(outcomes) == 0 or "ts" not in outcomes.columns:
+        return None
+    ts = pd.to_datetime(outcomes["ts"], utc=True).dropna()
+    if ts.empty:
+        return None
+    return ts.min(), ts.max()
+
+
+def _salt_key(salt: object) -> bytes | None:
+    if salt is None:
+        return None
+    from ..observability.processors import check_salt
+
+    try:
+        return check_salt(salt)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisInputError(f"user_id_salt: {exc}") from exc
+
+
+def hashed_user_ids(feedback: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Feedback with each user id replaced by its keyed hash, as the logging processor wrote it."""
+    from ..observability.processors import hash_user_id
+
+    users = feedback["user_id"].map(lambda user: hash_user_id(user, key) if isinstance(user, str) else user)
+    hashed: pd.DataFrame = feedback.assign(user_id=users)
+    return hashed

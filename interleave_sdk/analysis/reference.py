@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import AnalysisInputError
 from . import rank_credit
 from .credit import CreditRule
+from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
     MATCHED,
     RANKING_STATUS_KEYS,
@@ -86,6 +88,7 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
         {
             "event": [_text(r.get("event")) for r in records],
             "ranking_id": [_text(r.get("ranking_id")) for r in records],
+            "experiment": [_text(r.get("experiment")) for r in records],
             "user_id": [_text(r.get("user_id")) for r in records],
             "ts": [r.get("ts") for r in records],
             "served": [_text(r.get("served")) for r in records],
@@ -288,21 +291,32 @@ def clicks_by_position(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFram
 
 
 def run(
-    exposures: PathSpec,
+    exposures: PathSpec | None,
     feedback: pd.DataFrame,
     *,
     rule: CreditRule,
     kinds: Mapping[str, int],
     negative_counts: bool,
     window_seconds: int,
+    filters: ExposureFilter = ALL_EXPOSURES,
 ) -> Attribution:
     """The whole reference pipeline on exposure files and normalised feedback."""
+    if exposures is None:
+        raise AnalysisInputError("the pandas engine reads log files: give the exposures")
     lines = read_json_lines(exposures)
-    ranked = rankings(ranking_log(lines.records))
+    log = ranking_log(lines.records)
+    if filters.active:
+        # rankings.sql's {keep}: applied to the parsed records, before deduplication.
+        stamps = pd.Series([_timestamp(v) for v in log["ts"]], index=log.index, dtype=object)
+        log = log[filters.keep_mask(log, stamps, window_seconds)].reset_index(drop=True)
+    ranked = rankings(log)
     items = exposure_items(ranked)
     imps = impressions(items)
     events = attribution(feedback, items, imps, kinds, window_seconds)
-    outcomes = credit(imps, items, events, rule, negative_counts)
+    # Only the impressions in [since, until) are credited; attribution saw the wider range.
+    credited_imps = imps[filters.credited_mask(imps["ts"])]
+    credited_items = items[filters.credited_mask(items["ts"])]
+    outcomes = credit(credited_imps, items, events, rule, negative_counts)
     status = ranked["status"].value_counts()
     quality = {
         "exposure_lines": lines.lines,
@@ -312,5 +326,5 @@ def run(
         "invalid_items": int((status.get("ok", 0)) - len(imps)),
         **count_event_quality(events),
     }
-    clicks = clicks_by_position(events, items)
+    clicks = clicks_by_position(events, credited_items)
     return Attribution(outcomes, events, count_matching(events), quality, clicks)

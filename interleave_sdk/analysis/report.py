@@ -1,8 +1,9 @@
 """Human-readable output of an analysis: the verdict table the CLI prints and a Markdown report.
 
-Reads a finished result (verdict, outcomes, matching and data-quality counts) and computes only the
-cumulative series it plots. Plots draw on matplotlib's Agg canvas, chosen per figure inside the
-writer, so importing this module or writing a report never switches a notebook's backend.
+Renders a finished result and computes nothing: every number, series and share it shows was
+computed by the analysis (``pipeline.AnalysisResult``); a test keeps statistics out of this module.
+Plots draw on matplotlib's Agg canvas, chosen per figure inside the writer, so importing this
+module or writing a report never switches a notebook's backend.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
-from .stats import TARGET_POWER, Verdict, click_share_by_position, cumulative_series
+from .sequential import SequentialVerdict
+from .stats import TARGET_POWER, Verdict
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,17 +37,28 @@ _TEAM_COLOURS = {"A": "#1f77b4", "B": "#ff7f0e"}
 
 
 class AnalysisResultLike(Protocol):
-    """What a report needs from an analysis result; the pipeline's result object satisfies it.
-
-    An optional ``clicks_by_position`` attribute (columns position, source_ranker, clicks) adds the
-    click-share plot's data; without it the plot says that the data is missing.
-    """
+    """What a report reads from an analysis result; ``pipeline.AnalysisResult`` is one."""
 
     @property
     def verdict(self) -> Verdict: ...
 
     @property
-    def outcomes(self) -> pd.DataFrame: ...
+    def sequential(self) -> SequentialVerdict: ...
+
+    @property
+    def series(self) -> pd.DataFrame: ...
+
+    @property
+    def click_shares(self) -> pd.DataFrame: ...
+
+    @property
+    def experiment(self) -> str | None: ...
+
+    @property
+    def arms(self) -> tuple[str, str]: ...
+
+    @property
+    def time_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None: ...
 
     @property
     def matching(self) -> Mapping[str, object]: ...
@@ -86,15 +99,19 @@ def _p(value: float | None) -> str:
     return f"{value:.3g}" if value >= 1e-4 else f"{value:.2e}"
 
 
-def _level(verdict: Verdict) -> str:
-    return f"{100.0 * (1.0 - verdict.alpha):g} %"
+def _level(alpha: float) -> str:
+    return f"{100.0 * (1.0 - alpha):g} %"
+
+
+def _units_word(verdict: Verdict) -> str:
+    return "users" if verdict.unit == "user" else "clicked impressions"
 
 
 def _delta_text(verdict: Verdict) -> str:
     if verdict.delta_ab is None:
         return "n/a (no clicked impressions)"
     return (
-        f"{_signed(verdict.delta_ab)}  [{_level(verdict)} CI "
+        f"{_signed(verdict.delta_ab)}  [{_level(verdict.alpha)} CI "
         f"{_signed(verdict.ci_low)}, {_signed(verdict.ci_high)}]"
     )
 
@@ -108,23 +125,14 @@ def _first_pick_text(verdict: Verdict) -> str:
     )
 
 
-def _click_rate(verdict: Verdict) -> float | None:
-    if verdict.impressions_total == 0:
-        return None
-    return verdict.impressions / verdict.impressions_total
-
-
 def _power_text(verdict: Verdict) -> str:
     if verdict.winner != "none":
         return "reached: the preference is significant"
     if verdict.power_needed is None:
         return "n/a: no preference observed to size a test for"
     text = f"~{verdict.power_needed:,} more clicked impressions for {TARGET_POWER:.0%} power"
-    rate = _click_rate(verdict)
-    if rate:
-        text += (
-            f" (~{math.ceil(verdict.power_needed / rate):,} interleaved at the current click rate)"
-        )
+    if verdict.power_needed_interleaved is not None:
+        text += f" (~{verdict.power_needed_interleaved:,} interleaved at the current click rate)"
     return text
 
 
@@ -132,6 +140,33 @@ def _winner_text(verdict: Verdict) -> str:
     if verdict.winner == "none":
         return f"none (not significant at α = {verdict.alpha:g})"
     return verdict.winner
+
+
+def _tie_text(verdict: Verdict) -> str:
+    if verdict.tie_rate is None:
+        return "n/a"
+    return f"{_percent(verdict.tie_rate)} of {_units_word(verdict)} prefer neither arm"
+
+
+def _contested_text(verdict: Verdict) -> str:
+    if verdict.contested_share is None:
+        return "n/a"
+    return (
+        f"{_percent(verdict.contested_share)} of shown slots lie outside the arms' common top "
+        "prefix (where they disagree)"
+    )
+
+
+def _decision_text(sequential: SequentialVerdict) -> str:
+    if sequential.decision == "continue":
+        return f"continue (no arm preferred at α = {sequential.alpha:g} yet; keep collecting)"
+    return f"{sequential.decision} wins (could stop after {sequential.stopped_at:,} units)"
+
+
+def _sequence_text(sequential: SequentialVerdict) -> str:
+    if sequential.ci_low is None:
+        return "n/a (fewer than two units)"
+    return f"{_signed(sequential.ci_low)}, {_signed(sequential.ci_high)}"
 
 
 def _verdict_rows(verdict: Verdict) -> list[tuple[str, str]]:
@@ -150,10 +185,18 @@ def _verdict_rows(verdict: Verdict) -> list[tuple[str, str]]:
             f"wins A / B / ties ({unit})",
             f"{verdict.wins_a:,} / {verdict.wins_b:,} / {verdict.ties:,}",
         ),
-        ("tie rate", _percent(verdict.tie_rate)),
-        ("contested share", _percent(verdict.contested_share)),
+        ("tie rate", _tie_text(verdict)),
+        ("contested share", _contested_text(verdict)),
         ("first-pick balance", _first_pick_text(verdict)),
         ("power", _power_text(verdict)),
+    ]
+
+
+def _sequential_rows(sequential: SequentialVerdict) -> list[tuple[str, str]]:
+    return [
+        ("sequential decision", _decision_text(sequential)),
+        ("always-valid p-value", _p(sequential.p_value)),
+        (f"ΔAB {_level(sequential.alpha)} confidence sequence", _sequence_text(sequential)),
     ]
 
 
@@ -170,16 +213,25 @@ def format_table(
     verdict: Verdict,
     matching: Mapping[str, object] | None = None,
     data_quality: Mapping[str, object] | None = None,
+    *,
+    sequential: SequentialVerdict | None = None,
 ) -> str:
-    """The verdict as an aligned plain-text table, followed by matching and data-quality counts."""
+    """The verdict as an aligned plain-text table, followed by matching and data-quality counts.
+
+    With ``sequential`` (``AnalysisResult.sequential``) the anytime-valid decision follows the
+    fixed-horizon rows.
+    """
     title = (
         f"Interleaving verdict (unit: {verdict.unit}, α = {verdict.alpha:g}, seed {verdict.seed})"
     )
-    lines = _aligned(title, _verdict_rows(verdict))
+    rows = _verdict_rows(verdict)
+    if sequential is not None:
+        rows += _sequential_rows(sequential)
+    lines = _aligned(title, rows)
     for heading, values in (("Feedback matching", matching), ("Data quality", data_quality)):
-        rows = _mapping_rows(values)
-        if rows:
-            lines += ["", *_aligned(heading, rows)]
+        mapped = _mapping_rows(values)
+        if mapped:
+            lines += ["", *_aligned(heading, mapped)]
     return "\n".join(lines)
 
 
@@ -208,51 +260,68 @@ def _floats(series: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _plot_cumulative(series: pd.DataFrame, verdict: Verdict, path: Path) -> None:
+def cumulative_figure(result: AnalysisResultLike) -> Figure:
+    """ΔAB over time with the bootstrap interval (one look) and the confidence sequence (any look)."""
     figure, axes = _figure()
-    x = _floats(series["impressions_total"])
-    delta = _floats(series["delta_ab"])
+    series, verdict = result.series, result.verdict
+    delta = _floats(series["delta_ab"]) if len(series) else np.zeros(0)
     if np.isfinite(delta).any():
+        x = _floats(series["impressions_total"])
+        axes.fill_between(
+            x,
+            _floats(series["sequential_low"]),
+            _floats(series["sequential_high"]),
+            alpha=0.15,
+            color="grey",
+            label=f"{_level(verdict.alpha)} confidence sequence (valid at every look)",
+        )
         axes.fill_between(
             x,
             _floats(series["ci_low"]),
             _floats(series["ci_high"]),
-            alpha=0.25,
-            label=f"{_level(verdict)} CI ({verdict.unit} bootstrap)",
+            alpha=0.3,
+            label=f"{_level(verdict.alpha)} CI ({verdict.unit} bootstrap, one look only)",
         )
         axes.plot(x, delta, marker=".", label="ΔAB")
         axes.axhline(0.0, color="black", linewidth=0.8)
         axes.set_xlabel("interleaved impressions (in time order)")
-        axes.set_ylabel("ΔAB (> 0: users prefer A)")
-        axes.legend(loc="best")
+        axes.set_ylabel(f"ΔAB (> 0: users prefer {result.arms[0]})")
+        axes.legend(loc="best", fontsize=8)
     else:
         _no_data(axes, "no clicked impressions yet")
     axes.set_title("Cumulative ΔAB")
-    figure.savefig(path)
+    return figure
 
 
-def _plot_p_value(series: pd.DataFrame, verdict: Verdict, path: Path) -> None:
+def p_value_figure(result: AnalysisResultLike) -> Figure:
+    """Both p-values over time on a log scale, with the α line they are read against."""
     figure, axes = _figure()
-    p = _floats(series["p_value"])
-    if p.size:
-        axes.plot(_floats(series["impressions_total"]), np.clip(p, 1e-300, 1.0), marker=".")
+    series, verdict = result.series, result.verdict
+    if len(series):
+        x = _floats(series["impressions_total"])
+        fixed = np.clip(_floats(series["p_value"]), 1e-300, 1.0)
+        always = np.clip(_floats(series["sequential_p"]), 1e-300, 1.0)
+        axes.plot(x, fixed, marker=".", label="sign-test p (fixed horizon: read once)")
+        axes.plot(x, always, marker=".", label="always-valid p (sequential: read any time)")
         axes.axhline(verdict.alpha, color="red", linestyle="--", label=f"α = {verdict.alpha:g}")
+        # Log scale, autoscaled over the curves and the α line: a crossing is always in view.
         axes.set_yscale("log")
         axes.set_xlabel("interleaved impressions (in time order)")
-        axes.set_ylabel(f"sign-test p-value ({verdict.unit} level)")
-        axes.legend(loc="best")
+        axes.set_ylabel(f"p-value ({verdict.unit} level, log scale)")
+        axes.legend(loc="lower left", fontsize=8)
     else:
         _no_data(axes, "no impressions yet")
-    axes.set_title("p-value as impressions accumulate (peeking inflates false positives)")
-    figure.savefig(path)
+    axes.set_title("p-values as impressions accumulate")
+    return figure
 
 
-def _plot_click_share(clicks: pd.DataFrame | None, path: Path) -> None:
+def click_share_figure(result: AnalysisResultLike) -> Figure:
+    """Share of all clicks per position and drafting team."""
+    shares = result.click_shares
     figure, axes = _figure()
-    shares = click_share_by_position(clicks if clicks is not None else pd.DataFrame())
-    if len(shares) and float(shares["clicks"].sum()) > 0:
-        positions = sorted(int(p) for p in shares["position"].unique())
-        teams = sorted(str(t) for t in shares["source_ranker"].unique())
+    if len(shares) and (_floats(shares["clicks"]) > 0).any():
+        positions = sorted(dict.fromkeys(int(p) for p in shares["position"]))
+        teams = sorted(dict.fromkeys(str(t) for t in shares["source_ranker"]))
         width = 0.8 / len(teams)
         index = {p: i for i, p in enumerate(positions)}
         for t, team in enumerate(teams):
@@ -272,7 +341,7 @@ def _plot_click_share(clicks: pd.DataFrame | None, path: Path) -> None:
     else:
         _no_data(axes, "no per-position click data")
     axes.set_title("Click share by position and team")
-    figure.savefig(path)
+    return figure
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,23 +367,43 @@ def _headline(verdict: Verdict) -> str:
         )
     return (
         f"Users prefer **{verdict.winner}**: ΔAB {_signed(verdict.delta_ab)} "
-        f"({_level(verdict)} CI {_signed(verdict.ci_low)} to {_signed(verdict.ci_high)}), "
+        f"({_level(verdict.alpha)} CI {_signed(verdict.ci_low)} to {_signed(verdict.ci_high)}), "
         f"sign-test p = {_p(verdict.p_value)}."
     )
 
 
-def _time_span(outcomes: pd.DataFrame) -> str | None:
-    if len(outcomes) == 0 or "ts" not in outcomes.columns:
-        return None
-    ts = pd.to_datetime(outcomes["ts"], utc=True).dropna()
-    if ts.empty:
-        return None
-    return f"{ts.min():%Y-%m-%d %H:%M} to {ts.max():%Y-%m-%d %H:%M} UTC"
+def _sequential_headline(sequential: SequentialVerdict) -> str:
+    if sequential.decision == "continue":
+        return (
+            f"Sequential test: **continue**: no arm is preferred at α = {sequential.alpha:g} "
+            f"after {sequential.units:,} units (always-valid p = {_p(sequential.p_value)})."
+        )
+    return (
+        f"Sequential test: **{sequential.decision} wins**; it could have stopped after "
+        f"{sequential.stopped_at:,} of {sequential.units:,} units "
+        f"(always-valid p = {_p(sequential.p_value)})."
+    )
 
 
-def _markdown(result: AnalysisResultLike, series_points: int) -> str:
-    verdict = result.verdict
-    lines = ["# Interleaving report", "", _headline(verdict), ""]
+def _about(result: AnalysisResultLike) -> list[str]:
+    a, b = result.arms
+    experiment = f"`{result.experiment}`" if result.experiment else "(not named in the log)"
+    lines = [
+        f"- Experiment: {experiment}",
+        f"- Arms: **{a}** (the baseline) against **{b}** (the challenger).",
+    ]
+    if result.time_span is not None:
+        first, last = result.time_span
+        lines.append(f"- Impressions from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC.")
+    return lines
+
+
+def _markdown(result: AnalysisResultLike) -> str:
+    verdict, sequential = result.verdict, result.sequential
+    title = f"# Interleaving report: {result.experiment}" if result.experiment else (
+        "# Interleaving report"
+    )
+    lines = [title, "", *_about(result), "", _headline(verdict), "", _sequential_headline(sequential), ""]
     if not verdict.first_pick_ok:
         lines += [
             f"> **Warning:** A drafted first in {_percent(verdict.first_pick_share_a)} of "
@@ -322,11 +411,7 @@ def _markdown(result: AnalysisResultLike, series_points: int) -> str:
             "Check the seeding before trusting the verdict.",
             "",
         ]
-    rows = _verdict_rows(verdict)
-    span = _time_span(result.outcomes)
-    if span:
-        rows.append(("time span", span))
-    lines += _md_table(("statistic", "value"), rows)
+    lines += _md_table(("statistic", "value"), _verdict_rows(verdict) + _sequential_rows(sequential))
     preference = getattr(result, "preference", None)
     if preference is not None and len(preference.arms) > 2:
         from .multileave import matrix_markdown  # rendering only: the analysis computed it
@@ -334,15 +419,21 @@ def _markdown(result: AnalysisResultLike, series_points: int) -> str:
         lines += ["", *matrix_markdown(preference)]
     lines += [
         "",
+        "**Tie rate**: the share of units (users by default) whose clicks favour neither arm. "
+        "**Contested share**: the share of shown slots outside the common top prefix of the two "
+        "arms' lists, i.e. where the rankers actually disagree; only those slots can separate them.",
+        "",
         "## Over time",
         "",
-        f"ΔAB and its interval on {series_points} growing prefixes of the impressions, in time "
-        "order. Decide at the sample size you planned: stopping at the first dip below α "
-        "(peeking) makes false positives far more likely than α.",
+        f"Both verdicts on {len(result.series):,} growing prefixes of the impressions, in time "
+        "order. The fixed-horizon p-value and interval are valid only at the sample size planned "
+        "in advance: stopping at its first dip below α (peeking) makes false positives far more "
+        "likely than α. The always-valid p-value and the confidence sequence may be read at every "
+        "look.",
         "",
-        f"![Cumulative ΔAB with its confidence band]({PLOT_FILES['cumulative']})",
+        f"![Cumulative ΔAB with its confidence band and sequence]({PLOT_FILES['cumulative']})",
         "",
-        f"![Sign-test p-value over impressions]({PLOT_FILES['p_value']})",
+        f"![Fixed-horizon and always-valid p-values against α]({PLOT_FILES['p_value']})",
         "",
         "## Where clicks land",
         "",
@@ -357,51 +448,46 @@ def _markdown(result: AnalysisResultLike, series_points: int) -> str:
         rows = _mapping_rows(values)
         lines += _md_table(("count", "value"), rows) if rows else ["Nothing to report."]
         lines.append("")
-    counted = (
-        "users (a user prefers the arm with more summed credit)"
-        if verdict.unit == "user"
-        else "impressions"
-    )
+    if verdict.unit == "user":
+        votes = (
+            "one vote per user: a user prefers the arm whose items earned more credit over all "
+            "of that user's clicked impressions"
+        )
+    else:
+        votes = "one vote per clicked impression: the arm that earned more credit on it"
     lines += [
         "## Method",
         "",
-        f"- Unit of analysis: **{verdict.unit}**. Wins, ties, the sign test and the t-test count "
-        f"{counted}; "
-        "ΔAB = (wins A + ties/2) / clicked impressions − ½ counts impressions "
-        "(Chapelle, Joachims, Radlinski & Yue, TOIS 2012).",
-        f"- Interval: percentile {verdict.unit}-level bootstrap, {verdict.n_boot:,} resamples, "
-        f"seed {verdict.seed}.",
-        "- Sign test: exact two-sided binomial test on non-tied outcomes against ½.",
+        f"- Unit of analysis: **{verdict.unit}** ({votes}). Wins, ties, the sign test, the t-test "
+        "and the sequential test count these votes.",
+        "- ΔAB counts clicked impressions, whatever the unit: ΔAB = (impressions A won + ties/2) "
+        "/ clicked impressions − ½ (Chapelle, Joachims, Radlinski & Yue, TOIS 2012).",
+        f"- Confidence interval: percentile {verdict.unit}-level bootstrap, {verdict.n_boot:,} "
+        f"resamples, seed {verdict.seed}.",
+        "- Sign test: exact two-sided binomial test on non-tied votes against ½.",
+        "- Sequential test: Beta-mixture sequential probability ratio test on the non-tied votes, "
+        "units in order of first exposure; always-valid p = 1 / the largest mixture likelihood "
+        "ratio so far. Confidence sequence: normal mixture on the per-unit linearised ΔAB.",
         "- Impressions without attributed feedback are ties and leave ΔAB and the tests unchanged.",
         "",
     ]
     return "\n".join(lines)
 
 
-def write_report(result: AnalysisResultLike, out_dir: str | Path, *, points: int = 50) -> Path:
+def write_report(result: AnalysisResultLike, out_dir: str | Path) -> Path:
     """Write ``report.md`` and its PNG plots into ``out_dir`` (created if needed); return its path.
 
-    The cumulative plots use the verdict's own unit, seed, resamples and α, so their last point is
-    the verdict in the table.
+    Everything drawn comes from ``result``: the series' last point is the verdict in the table
+    because the analysis computed both with the same unit, seed, resamples and α.
     """
     directory = Path(out_dir)
-    verdict = result.verdict
-    series = cumulative_series(
-        result.outcomes,
-        points=points,
-        unit=verdict.unit,
-        n_boot=verdict.n_boot,
-        seed=verdict.seed,
-        alpha=verdict.alpha,
-    )
-    clicks: pd.DataFrame | None = getattr(result, "clicks_by_position", None)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _plot_cumulative(series, verdict, directory / PLOT_FILES["cumulative"])
-        _plot_p_value(series, verdict, directory / PLOT_FILES["p_value"])
-        _plot_click_share(clicks, directory / PLOT_FILES["click_share"])
+        cumulative_figure(result).savefig(directory / PLOT_FILES["cumulative"])
+        p_value_figure(result).savefig(directory / PLOT_FILES["p_value"])
+        click_share_figure(result).savefig(directory / PLOT_FILES["click_share"])
         report = directory / REPORT_FILE
-        report.write_text(_markdown(result, points), encoding="utf-8")
+        report.write_text(_markdown(result), encoding="utf-8")
     except OSError as exc:
         raise ReportError(str(directory), exc.strerror or str(exc)) from exc
     return report

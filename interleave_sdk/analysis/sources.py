@@ -19,6 +19,7 @@ import orjson
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from .filters import rename_columns
 
 PathSpec = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 
@@ -161,8 +162,12 @@ def _read_feedback_file(path: Path) -> tuple[pd.DataFrame, dict[str, int]]:
     )
 
 
-def load_feedback(source: FeedbackInput) -> Feedback:
-    """Read feedback from any supported source and normalise it (see :func:`normalize_feedback`)."""
+def load_feedback(source: FeedbackInput, *, columns: Mapping[str, str] | None = None) -> Feedback:
+    """Read feedback from any supported source and normalise it (see :func:`normalize_feedback`).
+
+    ``columns`` maps contract names to the source's own (``{"ts": "timestamp"}``) for feedback
+    whose columns are named differently; an unknown target or an absent source column is refused.
+    """
     quality: dict[str, int] = {}
     if isinstance(source, pd.DataFrame):
         raw = source
@@ -177,6 +182,8 @@ def load_feedback(source: FeedbackInput) -> Feedback:
             for key, value in counts.items():
                 quality[key] = quality.get(key, 0) + value
         raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if columns:
+        raw = rename_columns(raw, columns, FEEDBACK_COLUMNS)
     frame, counts = normalize_feedback(raw)
     quality.update(counts)
     return Feedback(frame, quality)

@@ -2,7 +2,8 @@
 
 Each ``<name>_cmd`` module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` (``args -> exit code``). Modules are imported only when the CLI runs, so importing the
-SDK in a Lambda never pays for the analysis stack. Exit codes: 0 ran, 1 failed, 2 bad arguments.
+SDK in a Lambda never pays for the analysis stack. Exit codes: 0 ran, 1 failed, 2 bad arguments
+or a missing optional extra (the message names the ``pip install`` that fixes it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
+from ..errors import MissingDependency
+from ..extras import install_hint
 
 #: Sub-command modules, in help order. A module that is absent is skipped.
 COMMAND_MODULES: tuple[str, ...] = ("config_cmd", "analyze_cmd", "simulate_cmd")
@@ -45,7 +48,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(func(args))
+    try:
+        return int(func(args))
+    except ImportError as exc:  # an optional package a core install lacks: say which extra
+        hint = install_hint(exc)
+        if hint is None:
+            raise
+        package = exc.package if isinstance(exc, MissingDependency) else exc.name
+        print(
+            f"interleave-sdk {args.command}: needs the optional package {package}, "
+            f"which is not installed; install it with: {hint}",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,18 +23,40 @@ def _kinds(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _columns(text: str) -> dict[str, str]:
+    from ..analysis.filters import parse_columns
+
+    try:
+        return parse_columns(text)
+    except AnalysisInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+#: Options that only mean something with --engine athena (refused with any other engine).
+_ATHENA_OPTIONS = (
+    "athena_database",
+    "athena_table",
+    "athena_workgroup",
+    "athena_output",
+    "region",
+)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "analyze",
         help="attribute feedback to interleaved rankings and compute the verdict",
         description="Attribute feedback to interleaved rankings and decide which arm users prefer.",
+        epilog="Times are UTC: --since is inclusive, --until exclusive, both on the exposure time. "
+        "With --engine athena the exposures are the Athena table (see docs/analysis.md) and "
+        "--exposures is not given.",
     )
     parser.add_argument(
         "--exposures",
-        required=True,
         nargs="+",
         metavar="PATH",
-        help="ranking log files: JSON lines, plain or .gz; globs allowed",
+        help="ranking log files: JSON lines, plain or .gz; globs allowed (required with the "
+        "duckdb and pandas engines)",
     )
     parser.add_argument(
         "--feedback",
@@ -48,22 +70,137 @@ def register(subparsers: Any) -> None:
         help="with a postgresql:// --feedback: the query returning user_id, item_id, ts, kind "
         "and optionally ranking_id",
     )
-    parser.add_argument("--unit", choices=("user", "impression"), default="user")
+    parser.add_argument(
+        "--columns",
+        type=_columns,
+        metavar="TARGET=SOURCE,...",
+        help="feedback columns named differently, e.g. ts=timestamp,user_id=uid (targets: "
+        "user_id, item_id, ts, kind, ranking_id)",
+    )
+    parser.add_argument(
+        "--experiment", metavar="NAME", help="analyse only exposures logged for this experiment"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="TIME",
+        help="first exposure time analysed, inclusive: an ISO date (UTC midnight) or timestamp",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="TIME",
+        help="end of the exposure times analysed, exclusive: an ISO date or timestamp",
+    )
+    parser.add_argument(
+        "--unit",
+        choices=("user", "impression"),
+        default="user",
+        help="unit of analysis for wins, ties and the test (default user)",
+    )
     parser.add_argument("--credit", default="competitive", help="credit rule (default competitive)")
-    parser.add_argument("--positive", type=_kinds, default=("click", "like"), metavar="KINDS")
-    parser.add_argument("--negative", type=_kinds, default=("nope",), metavar="KINDS")
+    parser.add_argument(
+        "--positive",
+        type=_kinds,
+        default=("click", "like"),
+        metavar="KINDS",
+        help="comma-separated feedback kinds that credit an arm (default click,like)",
+    )
+    parser.add_argument(
+        "--negative",
+        type=_kinds,
+        default=("nope",),
+        metavar="KINDS",
+        help="comma-separated feedback kinds that count against an arm (default nope)",
+    )
     parser.add_argument(
         "--negative-counts",
         action="store_true",
         help="negative feedback counts against the team that drafted the item",
     )
-    parser.add_argument("--window-hours", type=float, default=24.0)
-    parser.add_argument("--engine", choices=("duckdb", "pandas"), default="duckdb")
-    parser.add_argument("--n-boot", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--window-hours",
+        type=float,
+        default=24.0,
+        help="attribution window for feedback without a ranking_id, in hours (default 24)",
+    )
+    parser.add_argument(
+        "--user-id-salt",
+        metavar="SALT",
+        help="the salt the SDK hashed logged user ids with: feedback user ids are hashed alike "
+        "before the join",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "pandas", "athena"),
+        default="duckdb",
+        help="where attribution runs: duckdb (local, default), pandas (reference) or athena",
+    )
+    athena = parser.add_argument_group("athena engine (with --engine athena)")
+    athena.add_argument("--athena-database", metavar="NAME", help="Glue database of the ranking-log table")
+    athena.add_argument(
+        "--athena-table",
+        metavar="NAME",
+        help="the ranking-log table created by athena_ddl() (its NAME_log view is read)",
+    )
+    athena.add_argument(
+        "--athena-workgroup",
+        metavar="NAME",
+        help="Athena workgroup to run the queries in (default primary)",
+    )
+    athena.add_argument(
+        "--athena-output",
+        metavar="S3URI",
+        help="s3://bucket/prefix/ for query results and the run's temporary tables; the run "
+        "deletes what it wrote there",
+    )
+    athena.add_argument("--region", metavar="REGION", help="AWS region (default: boto3's)")
+    parser.add_argument(
+        "--n-boot",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the confidence interval (default 1000)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the bootstrap's random generator (default 0)"
+    )
     parser.add_argument("--report", metavar="DIR", help="also write report.md and plots here")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="print a table (default) or the result as JSON",
+    )
     parser.set_defaults(func=run)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine name, or an AthenaEngine; every engine-specific option is used or refused."""
+    given = [f"--{name.replace('_', '-')}" for name in _ATHENA_OPTIONS if getattr(args, name)]
+    if args.engine != "athena":
+        if given:
+            raise AnalysisInputError(f"{', '.join(given)} only apply with --engine athena")
+        if not args.exposures:
+            raise AnalysisInputError(f"--engine {args.engine} needs --exposures (the log files)")
+        return args.engine
+    if args.exposures:
+        raise AnalysisInputError(
+            "--engine athena reads the Athena table; drop --exposures (the logs are in S3)"
+        )
+    missing = [
+        f"--{name.replace('_', '-')}"
+        for name in ("athena_database", "athena_table", "athena_output")
+        if not getattr(args, name)
+    ]
+    if missing:
+        raise AnalysisInputError(f"--engine athena needs {', '.join(missing)}")
+    from ..analysis.athena import AthenaEngine
+
+    return AthenaEngine(
+        database=args.athena_database,
+        table=args.athena_table,
+        output=args.athena_output,
+        workgroup=args.athena_workgroup or "primary",
+        region=args.region,
+    )
 
 
 def _feedback_source(args: argparse.Namespace) -> Any:
@@ -79,7 +216,11 @@ def _feedback_source(args: argparse.Namespace) -> Any:
 
 
 def _progress_bar() -> tuple[Callable[[str], None], Callable[[], None]]:
-    from tqdm import tqdm
+    """A bar on a terminal; without tqdm (a core install) the stages simply pass unseen."""
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return (lambda stage: None), (lambda: None)
 
     bar = tqdm(total=len(_STAGES), file=sys.stderr, disable=not sys.stderr.isatty(), unit="step")
 
@@ -91,12 +232,13 @@ def _progress_bar() -> tuple[Callable[[str], None], Callable[[], None]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Imported here, not at module level: the CLI's other commands never pay for pandas/DuckDB.
-    from ..analysis.pipeline import analyze
-    from ..analysis.report import format_table, write_report
-
-    step, close = _progress_bar()
+    close: Callable[[], None] = lambda: None  # noqa: E731
     try:
+        # Imported here, not at module level: the CLI's other commands never pay for pandas.
+        from ..analysis.pipeline import analyze
+        from ..analysis.report import format_table, write_report
+
+        step, close = _progress_bar()
         result = analyze(
             args.exposures,
             _feedback_source(args),
@@ -106,10 +248,15 @@ def run(args: argparse.Namespace) -> int:
             negative=args.negative,
             negative_counts=args.negative_counts,
             window_hours=args.window_hours,
-            engine=args.engine,
+            engine=_engine(args),
             n_boot=args.n_boot,
             seed=args.seed,
             progress=step,
+            experiment=args.experiment,
+            since=args.since,
+            until=args.until,
+            columns=args.columns,
+            user_id_salt=args.user_id_salt,
         )
         if args.report:
             write_report(result, args.report)
@@ -118,7 +265,10 @@ def run(args: argparse.Namespace) -> int:
         close()
         print(f"interleave-sdk analyze: error: {exc}", file=sys.stderr)
         return 2
-    except (InterleaveError, ImportError, OSError) as exc:
+    except ImportError:
+        close()
+        raise  # the CLI's front door names the extra to install (interleave_sdk.extras)
+    except (InterleaveError, OSError) as exc:
         close()
         print(f"interleave-sdk analyze: failed: {exc}", file=sys.stderr)
         return 1
@@ -132,4 +282,3 @@ def run(args: argparse.Namespace) -> int:
 
             print(f"\n{format_matrix(result.preference)}")
     return 0
-

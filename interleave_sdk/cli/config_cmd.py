@@ -45,7 +45,7 @@ def register(subparsers: Any) -> None:
     set_ = actions.add_parser("set", help="validate and write one key, e.g. `set mode A`")
     common(set_)
     set_.add_argument("key", help="one of " + ", ".join(PARSERS))
-    set_.add_argument("value")
+    set_.add_argument("value", help="the new value, validated as the SDK reads it (e.g. INTERLEAVE, 0.05)")
     set_.set_defaults(func=run_set)
 
     parser.set_defaults(func=lambda args: _usage(parser))

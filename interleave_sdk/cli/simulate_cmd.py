@@ -29,20 +29,44 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     parser.add_argument("--requests", type=int, default=2000, help="requests per run (2000)")
-    parser.add_argument("--click-model", default="navigational", choices=available_click_models())
+    parser.add_argument(
+        "--click-model",
+        default="navigational",
+        choices=available_click_models(),
+        help="how simulated users click (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="traffic, ids and clicks (0)")
     parser.add_argument("--world-seed", type=int, default=7, help="catalogue and users (7)")
     parser.add_argument("--arms", default="v1,v2", help="model versions A,B (v1,v2)")
     parser.add_argument("--gap", type=float, default=None, help="quality gap of v2 over v1")
-    parser.add_argument("--credit", default="competitive", choices=available_credit_rules())
-    parser.add_argument("--unit", default="user", choices=("user", "impression"))
+    parser.add_argument(
+        "--credit",
+        default="competitive",
+        choices=available_credit_rules(),
+        help="how clicks credit the arms in the analysis (default %(default)s)",
+    )
+    parser.add_argument(
+        "--unit",
+        default="user",
+        choices=("user", "impression"),
+        help="what one vote is in the verdict: a user or an impression (default %(default)s)",
+    )
     parser.add_argument("--no-ab", action="store_true", help="skip the A/B counterpart")
+    parser.add_argument("--alpha", type=float, default=0.05, help="level of every test (0.05)")
+    parser.add_argument(
+        "--ab-metric", default="rr", choices=("rr", "clicks"), help="planned A/B metric (rr)"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path("out/simulate"), help="logs, feedback and report/ (out/simulate)"
     )
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="module:factory")
     parser.add_argument("--app-dir", type=Path, default=Path("."), help="put on sys.path first")
-    parser.add_argument("--format", default="text", choices=("text", "json"))
+    parser.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "json"),
+        help="text: the verdict table and a summary; json: one object (default %(default)s)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -74,9 +98,11 @@ def run(args: argparse.Namespace) -> int:
             credit=args.credit,
             unit=args.unit,
             ab=not args.no_ab,
+            alpha=args.alpha,
+            ab_metric=args.ab_metric,
         )
         result = simulate(scenario, settings, args.out, report_dir=args.out / "report")
-    except (ImportError, AttributeError, KeyError, InterleaveError, OSError) as exc:
+    except (ImportError, AttributeError, KeyError, ValueError, InterleaveError, OSError) as exc:
         print(f"simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
@@ -84,7 +110,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     analysis = result.analysis
-    print(format_table(analysis.verdict, analysis.matching, analysis.data_quality))
+    print(
+        format_table(
+            analysis.verdict,
+            analysis.matching,
+            analysis.data_quality,
+            sequential=analysis.sequential,
+        )
+    )
     if result.ab is not None:
         for metric, name in (("clicks", "clicks per impression"), ("rr", "reciprocal rank")):
             m = result.ab[metric]

@@ -156,6 +156,14 @@ def _total_length(rankings: Rankings) -> int:
         ) from None
 
 
+_builtins_loaded = False
+
+
 def _load_builtin_methods() -> None:
-    # Importing registers them; the import is cached, so this is a dict lookup after the first call.
-    from . import optimized, team_draft  # noqa: F401
+    # Importing registers them. Done once (a flag, not an import statement per request): this is
+    # on every interleaved request's path.
+    global _builtins_loaded
+    if not _builtins_loaded:
+        from . import optimized, team_draft  # noqa: F401
+
+        _builtins_loaded = True

@@ -31,10 +31,16 @@ only on the overlap pattern of the two top lists, never on the ids, so solved di
 kept in a bounded LRU cache keyed by that pattern.
 
 Never failing: anything that stops a distribution from being found (not two arms, duplicate ids,
-too many allowed lists, the time budget spent, an infeasible or inexact LP, a solver error, SciPy
-missing) serves Team Draft for this request instead, drawn with the same untouched generator,
-with ``method="team_draft_v1"`` and ``detail={"fallback": <reason>, ...}``. A stream that raises
-while its top items are read is the arm's failure and propagates, as it does for Team Draft.
+too many allowed lists, the time budget spent or expected to be, an infeasible or inexact LP, a
+solver error, SciPy missing or still loading) serves Team Draft for this request instead, drawn
+with the same untouched generator, with ``method="team_draft_v1"`` and
+``detail={"fallback": <reason>, ...}``. A stream that raises while its top items are read is the
+arm's failure and propagates, as it does for Team Draft.
+
+Loading SciPy takes about half a second, far past any request's budget, so a request never waits
+for it: the first one that needs the solver starts the import in a background thread and serves
+Team Draft (``solver_loading``). Call :func:`warm_up` at start-up (e.g. a Lambda's init phase) to
+load it before traffic arrives.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ FallbackReason = Literal[
     "infeasible",
     "inexact_solution",
     "solver_error",
+    "solver_loading",
     "scipy_missing",
 ]
 FALLBACK_REASONS: tuple[FallbackReason, ...] = (
@@ -74,8 +81,10 @@ FALLBACK_REASONS: tuple[FallbackReason, ...] = (
     "infeasible",
     "inexact_solution",
     "solver_error",
+    "solver_loading",
     "scipy_missing",
 )
+INSTALL_HINT = "pip install 'interleave-sdk[optimized]'"
 
 # A served distribution must meet every unbiasedness equality to this absolute tolerance.
 UNBIASED_TOLERANCE = 1e-9
@@ -158,6 +167,51 @@ class PatternCache:
         return len(self._entries)
 
 
+class SolverCost:
+    """What a HiGHS call costs here, learnt from the calls made: a moving average in seconds per
+    size class (the number of allowed lists, rounded to a power of two).
+
+    ``linprog`` has a fixed cost (building the model, checking options) that no ``time_limit``
+    interrupts, and the simplex grows with the number of lists; on a busy machine a ``k = 10``
+    solve alone can exceed a few milliseconds. A solve is therefore started only when the estimate
+    for its size fits in what is left of the budget (a size never seen is tried, once, to learn
+    it). So that a passing load spike does not switch solving off for good, every
+    ``probe_every``-th skipped solve runs anyway (that request pays the solve; rare enough to stay
+    out of the p99) and refreshes the estimate; the pattern it solves is then cached.
+    """
+
+    def __init__(self, initial_s: float | None = None, probe_every: int = 256) -> None:
+        if probe_every < 1:
+            raise ValueError(f"probe_every must be >= 1, got {probe_every}")
+        self.initial_s = initial_s
+        self.probe_every = probe_every
+        self._estimates: dict[int, float] = {}
+        self._skipped = 0
+        self._lock = threading.Lock()
+
+    def estimate_s(self, candidates: int) -> float | None:
+        """The expected seconds of a solve over ``candidates`` lists (None: not known yet)."""
+        return self._estimates.get(candidates.bit_length(), self.initial_s)
+
+    def allows(self, left_s: float, candidates: int) -> bool:
+        """Whether a solve is expected to finish within ``left_s`` (or it is time to probe)."""
+        estimate = self.estimate_s(candidates)
+        if estimate is None or estimate <= left_s:
+            return True
+        with self._lock:
+            self._skipped += 1
+            if self._skipped >= self.probe_every:
+                self._skipped = 0
+                return True
+        return False
+
+    def observe(self, seconds: float, candidates: int) -> None:
+        size = candidates.bit_length()
+        with self._lock:
+            previous = self._estimates.get(size)
+            self._estimates[size] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+
+
 class OptimizedInterleaver:
     """Optimized interleaving as a registered method: ``(rankings, k, rng) -> Interleaving``.
 
@@ -166,7 +220,8 @@ class OptimizedInterleaver:
     ``time_limit`` is set to what is left); past it this request serves Team Draft and the pattern
     is tried again next time. ``max_candidates``: the most allowed lists enumerated (two disjoint
     top-10 lists have 1,024; top-12, 4,096). ``cache_size``: solved patterns kept. ``clock``:
-    seconds, monotonic (injectable for tests).
+    seconds, monotonic (injectable for tests). ``solver_cost``: the learnt cost of a HiGHS call
+    that gates starting one (shared by the registered methods; see :class:`SolverCost`).
     """
 
     def __init__(
@@ -174,10 +229,11 @@ class OptimizedInterleaver:
         name: str,
         credit: Credit = "linear",
         *,
-        time_budget_ms: float = 25.0,
+        time_budget_ms: float = 5.0,
         max_candidates: int = 4096,
         cache_size: int = 1024,
         clock: Callable[[], float] = time.perf_counter,
+        solver_cost: SolverCost | None = None,
     ) -> None:
         if credit not in CREDITS:
             raise ValueError(f"credit must be one of {', '.join(CREDITS)}; got {credit!r}")
@@ -191,6 +247,7 @@ class OptimizedInterleaver:
         self.max_candidates = max_candidates
         self.cache = PatternCache(cache_size)
         self.clock = clock
+        self.solver_cost = SHARED_SOLVER_COST if solver_cost is None else solver_cost
 
     def __call__(self, rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
         names = list(rankings)
@@ -214,11 +271,19 @@ class OptimizedInterleaver:
         detail = {
             "credit": self.credit,
             "choices": choices,
+            # absent items are credited at rank len(top) + 1: the analysis needs these lengths
+            "top_lengths": {name_a: len(top_a), name_b: len(top_b)},
             "candidates": distribution.candidates,
             "support": len(distribution.choices),
             "cache": "hit" if cached else "miss",
         }
         return Interleaving(tuple(items), tuple(teams), self.name, detail)
+
+    def register(self) -> OptimizedInterleaver:
+        """Register this instance under its name, with its rebuild for replay; returns it."""
+        register(self.name)(self)
+        register_rebuild(self.name)(self.rebuild)
+        return self
 
     def rebuild(self, rankings: Rankings, k: int, detail: Mapping[str, Any]) -> Interleaving:
         """The logged list again, from the arms' top lists and ``detail["choices"]`` alone."""
@@ -260,15 +325,72 @@ class OptimizedInterleaver:
             return entry, True
         if entry is not None:  # a pattern already proven infeasible: no need to solve again
             raise Fallback(entry, cached=True)
+        _LOADER.check()
         deadline = self.clock() + self.time_budget_ms / 1e3
         try:
-            distribution = _solve(pattern, self.max_candidates, deadline, self.clock)
+            distribution = _solve(
+                pattern, self.max_candidates, deadline, self.clock, self.solver_cost
+            )
         except Fallback as why:
             if why.reason in ("infeasible", "inexact_solution", "too_many_candidates"):
                 self.cache.put(pattern, why.reason)  # deterministic in the pattern
             raise
         self.cache.put(pattern, distribution)
         return distribution, False
+
+
+class _SolverLoader:
+    """Imports SciPy's solver once, off the request path; requests only ask whether it is ready."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.ready = False
+        self.error: str | None = None
+
+    def load(self) -> None:
+        """Import now, in the calling thread (what :func:`warm_up` and the background thread do)."""
+        try:
+            import scipy.optimize
+            import scipy.sparse  # noqa: F401
+        except ImportError as exc:
+            self.error = f"{type(exc).__name__}: {exc}"[:200]
+        else:
+            self.ready = True
+
+    def check(self) -> None:
+        """Return if the solver is loaded; else raise the fallback (starting the load once)."""
+        if self.ready:
+            return
+        if self.error is not None:
+            raise Fallback("scipy_missing", install=INSTALL_HINT)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self.load, name="interleave-sdk-solver-load", daemon=True
+                )
+                self._thread.start()
+        raise Fallback("solver_loading")
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+_LOADER = _SolverLoader()
+SHARED_SOLVER_COST = SolverCost()
+
+
+def warm_up() -> bool:
+    """Load the LP solver now (call at start-up); True when optimized interleaving can solve.
+
+    Without it the first requests that need a solve serve Team Draft while SciPy loads in the
+    background. False means SciPy is not installed (``pip install 'interleave-sdk[optimized]'``).
+    """
+    if not _LOADER.ready:
+        _LOADER.load()
+    return _LOADER.ready
 
 
 def _head(ranking: Ranking, k: int) -> list[Hashable]:
@@ -312,49 +434,110 @@ def _build(
     return items, teams
 
 
-def _enumerate(
-    pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
-) -> tuple[list[str], list[list[int]], int]:
-    """Every allowed list of the pattern as (choices, union indices); also the union size.
+def _transitions(pattern: Pattern) -> tuple[list[list[int]], int]:
+    """The pattern's prefix states and their moves: rows ``[item_a, next_a, code_a, item_b, next_b]``.
 
-    Breadth first, one level per position, so the candidate cap and the deadline are checked
-    before the work grows past them.
+    A prefix of an allowed list is ``A[:i] ∪ B[:j]``, so a state is the pair of pointers ``(i, j)``
+    moved past placed items; there are at most ``(len A + 1) * (len B + 1)`` of them, however many
+    lists pass through. Items are union indices (A's top list first, then B's items not in A);
+    ``-1`` marks a list with nothing left; ``code_a`` is 0 (``a``) or 2 (``=``, both tops equal,
+    then there is no B move). State 0 is the empty prefix.
     """
-    _, n, len_a, b_in_a = pattern
-    a_idx = list(range(len_a))
-    b_idx = []
+    _, _, len_a, b_in_a = pattern
+    b_idx: list[int] = []
     fresh = len_a
     for i in b_in_a:
-        if i >= 0:
-            b_idx.append(i)
-        else:
-            b_idx.append(fresh)
-            fresh += 1
+        b_idx.append(i if i >= 0 else fresh)
+        fresh += (i < 0)
     len_b = len(b_idx)
-    # state: (pointer into A, pointer into B, placed bitmask, choices, items)
-    level: list[tuple[int, int, int, str, list[int]]] = [(0, 0, 0, "", [])]
+    pos_b = [len_b] * fresh  # rank in B (0-based) of every union item; len_b when absent
+    for j, u in enumerate(b_idx):
+        pos_b[u] = j
+
+    def settle(i: int, j: int) -> tuple[int, int]:
+        # A[i] is placed iff B[:j] holds it; B[j] is placed iff A[:i] holds it (ids are unique).
+        while True:
+            moved = False
+            while i < len_a and pos_b[i] < j:
+                i, moved = i + 1, True
+            while j < len_b and b_idx[j] < i:
+                j, moved = j + 1, True
+            if not moved:
+                return i, j
+
+    ids: dict[tuple[int, int], int] = {settle(0, 0): 0}
+    order = [settle(0, 0)]
+    rows: list[list[int]] = []
+    for i, j in order:  # grows while it is walked: every reachable state once
+        item_a = i if i < len_a else -1
+        item_b = b_idx[j] if j < len_b else -1
+        row = [item_a, -1, 2 if item_a >= 0 and item_a == item_b else 0, item_b, -1]
+        if item_a >= 0:
+            row[1] = ids.setdefault(settle(i + 1, j), len(order))
+            if row[1] == len(order):
+                order.append(settle(i + 1, j))
+        if item_b >= 0 and row[2] == 0:
+            row[4] = ids.setdefault(settle(i, j + 1), len(order))
+            if row[4] == len(order):
+                order.append(settle(i, j + 1))
+        rows.append(row)
+    return rows, fresh
+
+
+def count_lists(pattern: Pattern) -> int:
+    """How many allowed lists the pattern has, counted over the prefix states (no enumeration):
+    cheap enough to decide on the candidate cap and the expected solver cost before any work."""
+    rows, _ = _transitions(pattern)
+    paths = {0: 1}
+    for _ in range(pattern[1]):
+        following: dict[int, int] = {}
+        for state, count in paths.items():
+            for child in (rows[state][1], rows[state][4]):
+                if child >= 0:
+                    following[child] = following.get(child, 0) + count
+        paths = following
+    return sum(paths.values())
+
+
+def _enumerate(
+    pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
+) -> tuple[Any, Any]:
+    """Every allowed list of the pattern: (choice codes, union indices), two ``(lists, n)`` arrays.
+
+    Level by level over the prefix states, with numpy, so the candidate cap and the deadline are
+    checked before the work grows past them; the lists are read back through parent pointers.
+    """
+    import numpy as np
+
+    n = pattern[1]
+    rows, _ = _transitions(pattern)
+    table = np.asarray(rows, dtype=np.intp)
+    item_a, next_a, code_a, item_b, next_b = table.T
+    states = np.zeros(1, dtype=np.intp)
+    levels: list[tuple[Any, Any, Any]] = []
     for _ in range(n):
         if clock() > deadline:
             raise Fallback("time_budget", stage="enumeration")
-        nxt: list[tuple[int, int, int, str, list[int]]] = []
-        for pa, pb, mask, choices, items in level:
-            while pa < len_a and mask >> a_idx[pa] & 1:
-                pa += 1
-            while pb < len_b and mask >> b_idx[pb] & 1:
-                pb += 1
-            ia = a_idx[pa] if pa < len_a else -1
-            ib = b_idx[pb] if pb < len_b else -1
-            if ia >= 0 and ia == ib:
-                nxt.append((pa + 1, pb + 1, mask | 1 << ia, choices + "=", [*items, ia]))
-                continue
-            if ia >= 0:
-                nxt.append((pa + 1, pb, mask | 1 << ia, choices + "a", [*items, ia]))
-            if ib >= 0:
-                nxt.append((pa, pb + 1, mask | 1 << ib, choices + "b", [*items, ib]))
-        if len(nxt) > max_candidates:
+        take_a = next_a[states] >= 0
+        take_b = next_b[states] >= 0
+        if int(take_a.sum() + take_b.sum()) > max_candidates:
             raise Fallback("too_many_candidates", limit=max_candidates)
-        level = nxt
-    return [s[3] for s in level], [s[4] for s in level], fresh
+        index = np.arange(states.size)
+        parent = np.concatenate([index[take_a], index[take_b]])
+        item = np.concatenate([item_a[states][take_a], item_b[states][take_b]])
+        code = np.concatenate([code_a[states][take_a], np.ones(int(take_b.sum()), dtype=np.intp)])
+        states = np.concatenate([next_a[states][take_a], next_b[states][take_b]])
+        levels.append((parent, item, code))
+    m = states.size
+    items = np.empty((m, n), dtype=np.intp)
+    codes = np.empty((m, n), dtype=np.intp)
+    back = np.arange(m)
+    for t in range(n - 1, -1, -1):
+        parent, item, code = levels[t]
+        items[:, t] = item[back]
+        codes[:, t] = code[back]
+        back = parent[back]
+    return codes, items
 
 
 def credits_of(pattern: Pattern) -> list[float]:
@@ -397,21 +580,32 @@ def sensitivity(deltas: list[float]) -> float:
 
 
 def _solve(
-    pattern: Pattern, max_candidates: int, deadline: float, clock: Callable[[], float]
+    pattern: Pattern,
+    max_candidates: int,
+    deadline: float,
+    clock: Callable[[], float],
+    cost: SolverCost,
 ) -> Distribution:
     try:
         import numpy as np
         from scipy.optimize import linprog
         from scipy.sparse import csc_array
     except ImportError as exc:
-        raise Fallback("scipy_missing", install="pip install 'interleave-sdk[optimized]'") from exc
+        raise Fallback("scipy_missing", install=INSTALL_HINT) from exc
 
     n = pattern[1]
     if n == 0:
         return Distribution(("",), (1.0,), 1, 0.0)
-    choices, lists, _ = _enumerate(pattern, max_candidates, deadline, clock)
+    candidates = count_lists(pattern)
+    if candidates > max_candidates:
+        raise Fallback("too_many_candidates", limit=max_candidates, candidates=candidates)
+    if not cost.allows(deadline - clock(), candidates):
+        expected = round((cost.estimate_s(candidates) or 0.0) * 1e3, 3)
+        raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=candidates)
+    began = clock()  # the learnt cost covers enumeration, model building and the solve
+    codes, lists = _enumerate(pattern, max_candidates, deadline, clock)
     delta = np.asarray(credits_of(pattern))
-    per_position = delta[np.asarray(lists, dtype=np.intp)]  # (lists, n): credit at each position
+    per_position = delta[lists]  # (lists, n): the credit at each position of each list
     weights = 1.0 / np.arange(1, n + 1)
     weights /= weights.sum()
     w_a = (per_position > 0) @ weights
@@ -427,7 +621,8 @@ def _solve(
     a_eq = np.vstack([np.ones(len(lists)), per_position.T])
     b_eq = np.zeros(n + 1)
     b_eq[0] = 1.0
-    left = deadline - clock()
+    started = clock()
+    left = deadline - started
     if left <= 0:
         raise Fallback("time_budget", stage="before_solver", candidates=len(lists))
     # Sparse in, presolve off: for ~1,000 columns and ~11 rows, converting and presolving cost
@@ -438,8 +633,9 @@ def _solve(
         b_eq=b_eq,
         bounds=(0, None),
         method="highs",
-        options={"time_limit": left, "presolve": False, "primal_feasibility_tolerance": 1e-10},
+        options={"time_limit": left, "presolve": False},
     )
+    cost.observe(clock() - began, len(lists))
     if result.status == 2:
         raise Fallback("infeasible", candidates=len(lists))
     if result.status == 1:  # HiGHS stopped at its time limit
@@ -461,15 +657,12 @@ def _solve(
         raise Fallback("inexact_solution", candidates=len(lists), residual=float(residual.max()))
     cumulative = tuple(float(c) for c in np.cumsum(x_s))
     return Distribution(
-        tuple(choices[i] for i in support),
+        tuple("".join("ab="[c] for c in codes[i]) for i in support),
         cumulative,
         len(lists),
         float(s[support] @ x_s),
     )
 
 
-optimized_linear = OptimizedInterleaver("optimized_v1", "linear")
-optimized_inverse = OptimizedInterleaver("optimized_inverse_v1", "inverse")
-for _method in (optimized_linear, optimized_inverse):
-    register(_method.name)(_method)
-    register_rebuild(_method.name)(_method.rebuild)
+optimized_linear = OptimizedInterleaver("optimized_v1", "linear").register()
+optimized_inverse = OptimizedInterleaver("optimized_inverse_v1", "inverse").register()

@@ -97,8 +97,20 @@ def arm_entry(
 
 
 def iso_utc(moment: datetime) -> str:
-    """``2026-11-23T02:00:00.123Z`` — fixed width, sorts as text, parses in Athena and DuckDB."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """``2026-11-23T02:00:00.123Z`` — fixed width, sorts as text, parses in Athena and DuckDB.
+
+    The text up to the second is formatted once per second (``strftime`` costs more than the
+    rest of a line's timestamp work), kept in a one-entry cache that threads may race on safely.
+    """
+    global _SECOND
+    second = moment.replace(microsecond=0)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (second, moment.strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{cached[1]}{moment.microsecond // 1000:03d}Z"
+
+
+_SECOND: tuple[datetime | None, str] = (None, "")
 
 
 def item_entries(

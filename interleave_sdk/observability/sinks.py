@@ -21,6 +21,7 @@ import orjson
 Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+_LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE  # the newline in the same buffer, no copy
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _MAX_DEPTH = 64  # well inside orjson's own nesting limit
 
@@ -32,8 +33,12 @@ def dumps(record: Mapping[str, Any]) -> bytes:
     made encodable (:func:`sanitised`) and ``encode_error`` added; the caller's dict is not
     changed either way.
     """
+    return _encode(record, _OPTIONS)
+
+
+def _encode(record: Mapping[str, Any], options: int) -> bytes:
     try:
-        return orjson.dumps(record, default=str, option=_OPTIONS)
+        return orjson.dumps(record, default=str, option=options)
     except Exception as exc:  # orjson.JSONEncodeError, or whatever a default str() raised
         cause = exc.__cause__  # orjson chains what a default str() raised
         reason = f"{type(exc).__name__}: {exc}" + (
@@ -44,9 +49,10 @@ def dumps(record: Mapping[str, Any]) -> bytes:
     clean = dict(clean) if isinstance(clean, dict) else {"record": clean}
     clean["encode_error"] = reason
     try:
-        return orjson.dumps(clean, option=_OPTIONS)
+        return orjson.dumps(clean, option=options)
     except Exception as exc:  # pragma: no cover - sanitised values are all JSON-native
-        return orjson.dumps({"encode_error": f"{reason}; then {type(exc).__name__}: {exc}"})
+        last = {"encode_error": f"{reason}; then {type(exc).__name__}: {exc}"}
+        return orjson.dumps(last, option=options & orjson.OPT_APPEND_NEWLINE)
 
 
 def sanitised(value: Any, depth: int = 0) -> Any:
@@ -117,7 +123,7 @@ class JsonLineSink:
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any]) -> None:
-        line = dumps(record).decode("utf-8") + "\n"
+        line = _encode(record, _LINE_OPTIONS).decode("utf-8")
         stream = self._stream if self._stream is not None else sys.stdout
         with self._lock:
             stream.write(line)

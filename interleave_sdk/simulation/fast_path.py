@@ -91,6 +91,71 @@ def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_d
     return InterleavedDraws(slates.astype(np.int64), impressions, grades)
 
 
+@dataclass(frozen=True)
+class Experiments:
+    """Many simulated experiments as ``(experiments, impressions)`` arrays, in time order."""
+
+    users: Ints  # dense user ids (0..U-1) of each impression
+    credit: Ints  # interleaving: credit A − B of each impression (0 without credited clicks)
+
+
+def resample_experiments(
+    pool: SlatePool,
+    draws: InterleavedDraws,
+    model: ClickModel,
+    *,
+    experiments: int,
+    impressions: int,
+    credit: str,
+    rng: np.random.Generator,
+) -> Experiments:
+    """``experiments`` runs of ``impressions`` each: drawn impressions at random, fresh clicks.
+
+    Each impression keeps its user (the pool entry's), so a user's impressions within a run are
+    correlated exactly as the scenario makes them; clicks are drawn afresh for every copy.
+    """
+    pick = rng.integers(len(draws.slate), size=(experiments, impressions))
+    _, dense = np.unique(np.asarray(pool.users, dtype=object).astype(str), return_inverse=True)
+    users = dense.astype(np.int64)[draws.slate[pick]]
+    flat = pick.ravel()
+    chosen = Impressions(draws.impressions.teams[flat], draws.impressions.prefix_len[flat])
+    clicks = model.click_matrix(draws.grades[flat], rng)
+    diff = chosen.credit(clicks, credit).reshape(experiments, impressions)
+    return Experiments(users=users, credit=diff)
+
+
+@dataclass(frozen=True)
+class ABExperiments:
+    """Many simulated A/B experiments: each impression's arm and metrics, in time order."""
+
+    is_b: npt.NDArray[np.bool_]  # (experiments, impressions)
+    clicks: npt.NDArray[np.float64]  # clicks per impression
+    rr: npt.NDArray[np.float64]  # reciprocal rank of the first click, 0 without a click
+
+
+def resample_ab(
+    pool: SlatePool,
+    model: ClickModel,
+    *,
+    experiments: int,
+    impressions: int,
+    rng: np.random.Generator,
+) -> ABExperiments:
+    """A/B runs: each impression a random pool request shown by a random arm, fresh clicks."""
+    grades = {arm: pool.arm_grades(arm) for arm in ("A", "B")}
+    pick = rng.integers(len(pool), size=(experiments, impressions))
+    is_b = rng.integers(2, size=(experiments, impressions)).astype(bool)
+    shown = np.where(is_b.ravel()[:, None], grades["B"][pick.ravel()], grades["A"][pick.ravel()])
+    clicks = model.click_matrix(shown, rng)
+    first = np.where(clicks.any(axis=1), clicks.argmax(axis=1) + 1, 0)
+    rr = np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0)
+    return ABExperiments(
+        is_b=is_b,
+        clicks=clicks.sum(axis=1).astype(np.float64).reshape(experiments, impressions),
+        rr=rr.reshape(experiments, impressions),
+    )
+
+
 def ab_metrics(
     pool: SlatePool, model: ClickModel, rng: np.random.Generator, repeats: int = 1
 ) -> dict[str, dict[str, npt.NDArray[np.float64]]]:

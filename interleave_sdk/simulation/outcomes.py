@@ -60,10 +60,15 @@ class Impressions:
             self._eligible[credit] = mask & (self.teams != 0)
         return self._eligible[credit]
 
+    def credit(self, clicks: npt.ArrayLike, credit: str) -> Ints:
+        """Per impression: credit A − B, the credited clicks on A's slots minus those on B's."""
+        credited = np.asarray(clicks, dtype=bool) & self.eligible(credit)
+        diff: Ints = (self.teams * credited).sum(axis=1).astype(np.int64)
+        return diff
+
     def codes(self, clicks: npt.ArrayLike, credit: str) -> Codes:
         """Per impression: +1 when A's team earned more credit, -1 when B's, 0 on a tie."""
-        credited = np.asarray(clicks, dtype=bool) & self.eligible(credit)
-        codes: Codes = np.sign((self.teams * credited).sum(axis=1)).astype(np.int8)
+        codes: Codes = np.sign(self.credit(clicks, credit)).astype(np.int8)
         return codes
 
 

@@ -8,6 +8,7 @@ Power counts only significant results in the true direction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,3 +101,78 @@ def needed(sizes: Sequence[int] | npt.NDArray[np.int64], power: Floats, target: 
     """Smallest size on the grid whose power reaches ``target`` (None: not within the grid)."""
     reached = np.flatnonzero(np.asarray(power) >= target)
     return None if reached.size == 0 else int(np.asarray(sizes)[reached[0]])
+
+
+# --------------------------------------------------------------------------------------------
+# Exact and closed-form power: no resampling noise, so the size for 80 % power is found to 1 %.
+
+
+def sign_test_power(p_a: float, p_b: float, n: int, alpha: float = ALPHA) -> tuple[float, float]:
+    """(P(significant for A), P(significant for B)) of the exact sign test on ``n`` impressions.
+
+    Each impression is an A win, a B win or a tie with probabilities ``p_a``, ``p_b`` and the
+    rest. With m non-tied impressions the two-sided exact test (SciPy's ``binomtest``) is
+    significant for A when B's wins k satisfy F(k; m, ½) < α/2, i.e. k ≤ c_m, so
+    P(for A | m) = F(c_m; m, θ_B) with θ_B = p_b / (p_a + p_b), and symmetrically for B.
+    The sum over m keeps the terms within 12 standard deviations of its mean (the rest is < 1e-30).
+    """
+    from scipy import stats as st
+
+    q = p_a + p_b
+    if n < 1 or q <= 0:
+        return 0.0, 0.0
+    sd = math.sqrt(n * q * (1 - q))
+    lo = max(1, int(n * q - 12 * sd) - 1)
+    hi = min(n, int(n * q + 12 * sd) + 1)
+    m = np.arange(lo, hi + 1)
+    weight = st.binom.pmf(m, n, q)
+    c = st.binom.ppf(alpha / 2, m, 0.5) - 1  # largest k with F(k; m, ½) < α/2
+    c = np.where(st.binom.cdf(c + 1, m, 0.5) < alpha / 2, c + 1, c)  # guard the quantile's rounding
+    theta_b = p_b / q
+    for_a = float(weight @ st.binom.cdf(c, m, theta_b))
+    for_b = float(weight @ st.binom.cdf(c, m, 1 - theta_b))
+    return for_a, for_b
+
+
+def sign_test_n80(
+    p_a: float, p_b: float, better: int, alpha: float = ALPHA, target: float = TARGET, top: int = 10**7
+) -> int | None:
+    """Fewest impressions at which the sign test is significant for the ``better`` arm with
+    probability ``target`` (bisection to 1 %); None when not reached by ``top``."""
+
+    def power(n: int) -> float:
+        for_a, for_b = sign_test_power(p_a, p_b, n, alpha)
+        return for_a if better > 0 else for_b
+
+    hi = 16
+    while power(hi) < target:
+        hi *= 2
+        if hi > top:
+            return None
+    lo = hi // 2
+    while hi - lo > max(1, lo // 100):
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if power(mid) >= target else (mid, hi)
+    return hi
+
+
+def welch_n80(
+    mean_a: float,
+    var_a: float,
+    mean_b: float,
+    var_b: float,
+    better: int,
+    alpha: float = ALPHA,
+    target: float = TARGET,
+) -> int | None:
+    """Total impressions (half per arm) for Welch's test to find the ``better`` arm with ``target``
+    power, by the normal approximation n = 2 (σ²_A + σ²_B)(z₁₋α/₂ + z_target)² / Δ². None when the
+    metric moves the wrong way (or not at all): more traffic then only makes a wrong call likelier.
+    """
+    from statistics import NormalDist
+
+    delta = mean_a - mean_b
+    if delta == 0 or np.sign(delta) != better:
+        return None
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(target)
+    return max(2, math.ceil(2 * (var_a + var_b) * z * z / (delta * delta)))

@@ -3,9 +3,11 @@
 Interleaving run: every request goes through the host's ``@interleaved`` handler (static config,
 mode INTERLEAVE); the SDK's own sink writes the ranking log lines to disk; a click model judges the
 served list and its clicks are written as feedback events; ``interleave_sdk.analysis.analyze`` then
-reads the files like production logs and gives the verdict. A/B run: the same users and sessions,
-each request sent at random to a handler configured for mode A or B (Welch tests: the analysis
-package has no A/B statistics, which is not its job).
+reads the files like production logs and gives both verdicts (fixed-horizon and sequential), and
+``write_report`` renders that result. A/B run: the same users and sessions, each request sent at
+random to a handler configured for mode A or B; its tests (Welch's t-test at the planned size, and
+the same normal-mixture sequential boundary as the analysis's confidence sequence) live in
+``significance`` and ``monitoring``, because the analysis package judges interleaving, not A/B splits.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ import pandas as pd
 from ..analysis.credit import available_credit_rules
 from ..analysis.pipeline import AnalysisResult, analyze
 from ..analysis.report import write_report
-from ..analysis.stats import Verdict, cumulative_series
 from ..config.providers import ConfigProvider, StaticConfig
 from ..context import last_ranking_id
 from ..observability.sinks import JsonLineSink
 from .click_models import ClickModel, get_click_model
+from .monitoring import monitor_ab
 from .outcomes import Impressions, common_prefix, tally
-from .significance import settled_at, welch_p
+from .significance import welch_p
 
 Handler = Callable[[str, Mapping[str, object]], pd.DataFrame]
 
@@ -39,6 +41,8 @@ Handler = Callable[[str, Mapping[str, object]], pd.DataFrame]
 EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
 REQUEST_GAP = timedelta(seconds=6)
 SIM_TIMEOUT_MS = 30_000.0
+#: Per-impression A/B metrics: reciprocal rank of the first click, clicks per impression.
+AB_METRICS: tuple[str, ...] = ("rr", "clicks")
 
 
 class Scenario(Protocol):
@@ -84,8 +88,11 @@ class SeededIds:
 class SimulationSettings:
     """What to simulate. ``requests`` is per run (interleaving and A/B each get that many).
 
-    ``credit``, ``unit``, ``n_boot`` and ``alpha`` go to the analysis unchanged; ``points`` is how
-    many growing prefixes of the traffic the "p < alpha after X impressions" curves evaluate.
+    ``credit``, ``unit``, ``n_boot`` and ``alpha`` go to the analysis unchanged (``alpha`` also
+    to the A/B tests); ``points`` is how many looks at the growing traffic the analysis's series
+    and the A/B sequential test evaluate (the sequential decisions are read at those looks).
+    ``ab_metric`` is the A/B test's preplanned primary metric: ``rr`` (reciprocal rank of the
+    first click) or ``clicks`` (clicks per impression).
     """
 
     requests: int = 2000
@@ -100,6 +107,15 @@ class SimulationSettings:
     points: int = 50
     ab: bool = True
     alpha: float = 0.05
+    ab_metric: str = "rr"
+
+    def __post_init__(self) -> None:
+        if self.ab_metric not in AB_METRICS:
+            raise ValueError(
+                f"unknown ab_metric {self.ab_metric!r}; valid metrics: {', '.join(AB_METRICS)}"
+            )
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must lie strictly between 0 and 1, got {self.alpha!r}")
 
 
 @dataclass(frozen=True)
@@ -138,20 +154,9 @@ class ABRun:
     rr: list[float]
 
 
-@dataclass(frozen=True)
-class ReportInput:
-    """An analysis result plus the clicks per (position, team) that the report's bar plot reads."""
-
-    verdict: Verdict
-    outcomes: pd.DataFrame
-    matching: dict[str, int]
-    data_quality: dict[str, int]
-    clicks_by_position: pd.DataFrame
-
-
 @dataclass
 class SimulationResult:
-    """The analysis verdict on the files, the A/B counterpart, and how fast each reached p < alpha."""
+    """The analysis of the files, the A/B counterpart, and where each sequential test decided."""
 
     settings: SimulationSettings
     verdict: dict[str, Any]  # ``analyze(...).verdict.as_dict()`` on the interleaving files
@@ -173,22 +178,29 @@ class SimulationResult:
         }
 
     def story(self) -> str:
-        """The one sentence the demo prints, honest when a test never got there."""
+        """The one sentence the demo prints: where each sequential test could validly stop.
+
+        Both are read at the same looks and are valid however many looks there are; a test that
+        did not decide says so, and each decision names its arm so a wrong one is visible.
+        """
         alpha = f"{self.settings.alpha:g}"
-        x = self.interleaving["settled_at"]
+        il = self.interleaving
         left = (
-            f"the interleaving test reached p < {alpha} after {x:,} impressions"
-            if x is not None
-            else f"the interleaving test did not reach p < {alpha} "
-            f"within {self.interleaving['impressions']:,} impressions"
+            f"the interleaving sequential test decided {il['decision']} "
+            f"after {il['decided_at']:,} impressions"
+            if il["decided_at"] is not None
+            else f"the interleaving sequential test had not decided at α = {alpha} "
+            f"after {il['impressions']:,} impressions"
         )
         if self.ab is None:
             return left
-        y = self.ab["settled_at"]
+        ab = self.ab
         right = (
-            f"the A/B test on comparable traffic needed {y:,}"
-            if y is not None
-            else f"the A/B test on comparable traffic had not reached it after {self.ab['impressions']:,}"
+            f"the A/B sequential test on {ab['metric']} decided {ab['decision']} "
+            f"after {ab['decided_at']:,}"
+            if ab["decided_at"] is not None
+            else f"the A/B sequential test on {ab['metric']} had not decided "
+            f"after {ab['impressions']:,}"
         )
         return f"{left}; {right}"
 
@@ -367,63 +379,71 @@ def run_ab(
 def summarise_interleaving(
     run: InterleavingRun, analysis: AnalysisResult, settings: SimulationSettings
 ) -> dict[str, Any]:
-    """The analysis's p-value as interleaved impressions accumulate (the report's curve).
+    """Both verdicts of the analysis, and the first look at which the sequential one decided.
 
-    The curve is ``cumulative_series`` at the verdict's own unit, seed and resamples, so its last
-    point is the verdict and its points are the ones the report plots.
+    The looks are the analysis's own series (``settings.points`` growing prefixes of the traffic),
+    so they are the points the report plots.
     """
-    verdict: Verdict = analysis.verdict
-    series = cumulative_series(
-        analysis.outcomes,
-        points=settings.points,
-        unit=verdict.unit,
-        n_boot=verdict.n_boot,
-        seed=verdict.seed,
-        alpha=verdict.alpha,
-    )
+    series = analysis.series
     sizes = series["impressions_total"].to_numpy(dtype=np.int64)
-    p = series["p_value"].to_numpy(dtype=np.float64)
+    decisions = series["decision"].astype(str).to_numpy()
+    decided = np.flatnonzero(decisions != "continue")
     return {
         "impressions": len(analysis.outcomes),
         "fallbacks": len(run.fallbacks),
         "clicks": int(run.clicks.sum()),
-        "winner": verdict.winner,
-        "p_value": verdict.p_value,
-        "settled_at": settled_at(p, sizes, settings.alpha),
-        "curve": {"impressions": sizes.tolist(), "p_value": p.tolist()},
+        "winner": analysis.verdict.winner,
+        "p_value": analysis.verdict.p_value,
+        "sequential": analysis.sequential.as_dict(),
+        "decision": str(decisions[decided[0]]) if decided.size else "continue",
+        "decided_at": int(sizes[decided[0]]) if decided.size else None,
+        "curve": {
+            "impressions": sizes.tolist(),
+            "p_value": series["p_value"].to_numpy(dtype=np.float64).tolist(),
+            "sequential_p": series["sequential_p"].to_numpy(dtype=np.float64).tolist(),
+        },
         "simulated": run.tallies(),
     }
 
 
-def summarise_ab(run: ABRun, sizes: Sequence[int], alpha: float) -> dict[str, Any]:
-    """Welch t-tests on clicks per impression and on reciprocal rank, overall and at ``sizes``."""
+def summarise_ab(
+    run: ABRun, sizes: Sequence[int], alpha: float, metric: str = "rr"
+) -> dict[str, Any]:
+    """Welch's t-test per metric at the full size, and the sequential test on ``metric`` at ``sizes``.
+
+    ``metric`` is planned before the run (never "whichever looks best afterwards"): its
+    sequential decision at the looks ``sizes`` is the A/B side of the story. A higher metric is
+    the better arm, for both metrics.
+    """
     is_b = np.asarray(run.arms) == "B"
     out: dict[str, Any] = {
         "impressions": len(run.arms),
         "n_a": int((~is_b).sum()),
         "n_b": int(is_b.sum()),
+        "metric": metric,
     }
     grid = np.unique(np.append(np.asarray(sizes, dtype=np.int64), len(run.arms)))
     grid = grid[(grid >= 1) & (grid <= len(run.arms))]
-    for metric, values in (("clicks", run.clicks), ("rr", run.rr)):
-        x = np.asarray(values, dtype=np.float64)
-        p = _cumulative_welch(x, is_b, grid)
+    values = {"clicks": run.clicks, "rr": run.rr}
+    for name, column in values.items():
+        x = np.asarray(column, dtype=np.float64)
+        p = _cumulative_welch(x, is_b, grid[-1:])
         mean_a, mean_b = float(x[~is_b].mean()), float(x[is_b].mean())
-        out[metric] = {
+        out[name] = {
             "mean_a": mean_a,
             "mean_b": mean_b,
             "p_value": float(p[-1]),
             "winner": _winner(int(mean_a > mean_b), int(mean_b > mean_a), float(p[-1]), alpha),
-            "settled_at": settled_at(p, grid, alpha),
-            "curve": {"impressions": grid.tolist(), "p_value": p.tolist()},
         }
-    # The headline A/B metric is whichever settles first: A/B gets its best case in the story.
-    settled = {m: out[m]["settled_at"] for m in ("clicks", "rr") if out[m]["settled_at"]}
-    best = min(settled, key=lambda m: settled[m]) if settled else "rr"
-    out["metric"] = best
-    out["winner"] = out[best]["winner"]
-    out["p_value"] = out[best]["p_value"]
-    out["settled_at"] = out[best]["settled_at"]
+    watched = monitor_ab(
+        is_b[None, :], np.asarray(values[metric], dtype=np.float64)[None, :], grid, alpha=alpha
+    )
+    code = int(watched.first_decision()[0])
+    stop = float(watched.stopped_at()[0])
+    out["decision"] = {1: "A", -1: "B", 0: "continue"}[code]
+    out["decided_at"] = None if np.isnan(stop) else int(stop)
+    out["winner"] = out[metric]["winner"]
+    out["p_value"] = out[metric]["p_value"]
     return out
 
 
@@ -449,30 +469,6 @@ def _winner(a: int, b: int, p: float, alpha: float) -> str:
     return "A" if a > b else "B"
 
 
-def clicks_by_position(analysis: AnalysisResult) -> pd.DataFrame:
-    """Attributed positive feedback per (position, team): the report's click-share plot data."""
-    events = analysis.events
-    matched = events[events["status"].isin(("ranking_id", "window")) & (events["polarity"] > 0)]
-    counts = matched.groupby(["position", "team"]).size()
-    frame: pd.DataFrame = counts.rename("clicks").reset_index().rename(columns={"team": "source_ranker"})
-    return frame
-
-
-def report(analysis: AnalysisResult, out_dir: Path, points: int = 50) -> Path:
-    """``write_report`` on the analysis result, with its click-share data; returns report.md."""
-    return write_report(
-        ReportInput(
-            verdict=analysis.verdict,
-            outcomes=analysis.outcomes,
-            matching=analysis.matching,
-            data_quality=analysis.data_quality,
-            clicks_by_position=clicks_by_position(analysis),
-        ),
-        out_dir,
-        points=points,
-    )
-
-
 def simulate(
     scenario: Scenario, settings: SimulationSettings, out_dir: Path, *, report_dir: Path | None = None
 ) -> SimulationResult:
@@ -493,15 +489,19 @@ def simulate(
         credit=settings.credit,
         n_boot=settings.n_boot,
         seed=settings.seed,
+        alpha=settings.alpha,
+        series_points=settings.points,
     )
     il_summary = summarise_interleaving(il, analysis, settings)
     ab_summary = None
     if settings.ab:
         ab = run_ab(scenario, requests, settings, out_dir, model)
         files.update(ab_exposures=str(ab.exposures), ab_feedback=str(ab.feedback))
-        ab_summary = summarise_ab(ab, il_summary["curve"]["impressions"], settings.alpha)
+        ab_summary = summarise_ab(
+            ab, il_summary["curve"]["impressions"], settings.alpha, settings.ab_metric
+        )
     if report_dir is not None:
-        files["report"] = str(report(analysis, report_dir, settings.points))
+        files["report"] = str(write_report(analysis, report_dir))
     return SimulationResult(
         settings=settings,
         verdict=analysis.verdict.as_dict(),

@@ -14,6 +14,9 @@ from interleave_sdk.analysis.outcomes import Attribution
 from interleave_sdk.analysis.pipeline import attribute
 from interleave_sdk.analysis.testing import ranking_record, write_json_lines
 
+# moto over HTTP with DuckDB answering Athena's queries (the Athena engine and monitor tests).
+from .athena_stand_in import aws, moto_url  # noqa: F401
+
 T0 = datetime(2026, 11, 23, tzinfo=timezone.utc)
 
 

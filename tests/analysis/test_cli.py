@@ -146,3 +146,135 @@ def test_report_failure_exits_1(inputs, tmp_path, capsys):
     blocker.write_text("a file, not a directory")
     assert main(["analyze", "--exposures", log, "--feedback", fb, "--report", str(blocker)]) == 1
     assert "taken" in capsys.readouterr().err
+
+
+# -- filters, inputs, engines ---------------------------------------------------------------
+
+
+def analyze_parser():
+    from interleave_sdk.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if a.dest == "command"]
+    return sub.choices["analyze"]
+
+
+def test_every_analyze_option_has_help_text():
+    """--help explains every option of analyze (none is left bare)."""
+    bare = [
+        action.option_strings
+        for action in analyze_parser()._actions
+        if action.option_strings and not action.help
+    ]
+    assert bare == []
+
+
+@pytest.fixture(scope="module")
+def two_logs(tmp_path_factory):
+    from .two_experiments import two_experiment_logs
+
+    folder = tmp_path_factory.mktemp("cli-two")
+    pattern, feedback = two_experiment_logs(folder)
+    feedback.rename(columns={"ts": "timestamp", "user_id": "uid"}).to_csv(folder / "renamed.csv", index=False)
+    return pattern, str(folder / "renamed.csv")
+
+
+def test_experiment_since_and_columns_reach_the_analysis(two_logs, capsys):
+    """--experiment/--since select what pandas counts; --columns reads renamed feedback."""
+    from .two_experiments import independent_counts
+
+    pattern, renamed = two_logs
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed, "--format", "json"]
+    args += ["--columns", "ts=timestamp,user_id=uid", "--n-boot", "10"]
+    args += ["--experiment", "home", "--since", "2026-11-25"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    expected = independent_counts(pattern, "home", "2026-11-25")
+    assert payload["impressions_total"] == expected["impressions"]
+    assert payload["users_total"] == expected["users"]
+    assert payload["parameters"]["experiment"] == "home"
+    assert payload["parameters"]["since"] == "2026-11-25T00:00:00+00:00"
+    assert payload["matching"]["by_ranking_id"] > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--columns", "when=timestamp"], "valid targets"),
+        (["--columns", "ts=stamp"], "no column"),
+        (["--since", "yesterday"], "ISO date"),
+        (["--since", "2026-11-25", "--until", "2026-11-24"], "before until"),
+        (["--athena-table", "log"], "only apply with --engine athena"),
+        (["--engine", "athena"], "drop --exposures"),
+    ],
+)
+def test_bad_filters_and_engine_options_exit_2(two_logs, extra, message, capsys):
+    """Each misuse exits 2 with a message naming the fix."""
+    pattern, renamed = two_logs
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed, *extra]
+    if "--columns" not in extra:
+        args += ["--columns", "ts=timestamp,user_id=uid"]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_athena_engine_names_its_missing_options(two_logs, capsys):
+    """--engine athena without database, table or output says which are missing."""
+    _, renamed = two_logs
+    assert main(["analyze", "--engine", "athena", "--feedback", renamed]) == 2
+    err = capsys.readouterr().err
+    assert "--athena-database, --athena-table, --athena-output" in err
+
+
+def test_a_missing_duckdb_names_the_extra(two_logs, monkeypatch, capsys):
+    """Without DuckDB installed, analyze exits 2 and says which extra to install."""
+    import sys
+
+    pattern, renamed = two_logs
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now fails
+    args = ["analyze", "--exposures", pattern, "--feedback", renamed]
+    assert main([*args, "--columns", "ts=timestamp,user_id=uid"]) == 2
+    assert "interleave-sdk[analysis]" in capsys.readouterr().err
+
+
+def test_user_id_salt_joins_raw_feedback_to_hashed_logs(tmp_path, capsys):
+    """Logs with hashed user ids match raw-id feedback by window only when the salt is given."""
+    from interleave_sdk.observability.processors import check_salt, hash_user_id
+
+    key = check_salt("pepper-salt-for-tests")
+    records, rows = [], []
+    for n in range(12):
+        records.append(rec(f"r{n}", hash_user_id(f"u{n}", key), n, ITEMS))
+        rows.append(event(f"u{n}", "a", n + 1))  # no ranking id: joined by user and window
+    log = write_json_lines(tmp_path / "hashed.jsonl", records)
+    events(*rows).to_csv(tmp_path / "raw.csv", index=False)
+    base = ["analyze", "--exposures", str(log), "--feedback", str(tmp_path / "raw.csv")]
+    base += ["--format", "json", "--n-boot", "10"]
+    assert main([*base, "--user-id-salt", "pepper-salt-for-tests"]) == 0
+    assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 12
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["matching"]["by_window"] == 0
+
+
+def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_path, monkeypatch, capsys):
+    """--engine athena with its options (over moto HTTP) prints the verdict --engine duckdb prints."""
+    import boto3
+
+    from .athena_stand_in import OUTPUT, REGION, DuckDBAthena
+    from .two_experiments import two_experiment_logs
+
+    pattern, feedback = two_experiment_logs(tmp_path)
+    feedback.to_csv(tmp_path / "fb.csv", index=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws["url"])
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.Session(region_name=REGION))
+    DuckDBAthena(aws, pattern, tmp_path).hook(boto3.DEFAULT_SESSION)
+    common = ["analyze", "--feedback", str(tmp_path / "fb.csv"), "--format", "json"]
+    common += ["--experiment", "search", "--since", "2026-11-24", "--until", "2026-11-26"]
+    athena = ["--engine", "athena", "--athena-database", "db", "--athena-table", "log"]
+    athena += ["--athena-output", OUTPUT, "--athena-workgroup", "primary", "--region", REGION]
+    assert main([*common, *athena]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert main([*common, "--exposures", pattern]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    verdict = [k for k in expected if k not in ("data_quality", "parameters")]
+    assert {k: got[k] for k in verdict} == {k: expected[k] for k in verdict}
+    assert got["parameters"]["engine"] == "athena" and got["impressions_total"] > 50

@@ -37,3 +37,46 @@ def test_result_carries_clicks_by_position(tmp_path):
         {"position": 1, "source_ranker": "A", "clicks": 4},
         {"position": 2, "source_ranker": "B", "clicks": 3},
     ]
+
+
+def test_result_carries_the_sequential_verdict_in_json(tmp_path):
+    """as_dict()['sequential'] is compute_sequential on the outcomes: exactly its five fields."""
+    from interleave_sdk.analysis.stats import compute_sequential
+
+    log, feedback = _inputs(tmp_path)
+    result = analyze(log, feedback, n_boot=20)
+    payload = result.as_dict()["sequential"]
+    assert set(payload) == {"decision", "p_value", "ci_low", "ci_high", "stopped_at"}
+    assert payload == compute_sequential(result.outcomes).as_dict()
+
+
+def test_alpha_reaches_both_verdicts(tmp_path):
+    """analyze(alpha=...) is the level of the fixed-horizon and of the sequential verdict."""
+    log, feedback = _inputs(tmp_path)
+    result = analyze(log, feedback, n_boot=20, alpha=0.2)
+    assert result.verdict.alpha == 0.2
+    assert result.sequential.alpha == 0.2
+    assert result.verdict == compute_verdict(result.outcomes, n_boot=20, alpha=0.2)
+    assert result.parameters["alpha"] == 0.2
+
+
+def test_alpha_outside_zero_one_is_refused(tmp_path):
+    """A level of 0 or 1 is an input error naming alpha, before any file is read."""
+    import pytest
+
+    from interleave_sdk.errors import AnalysisInputError
+
+    with pytest.raises(AnalysisInputError, match="alpha"):
+        analyze(tmp_path / "missing.jsonl", events(), alpha=1.0)
+
+
+def test_result_names_the_experiment_from_the_log_and_holds_the_series(tmp_path):
+    """experiment comes from the log lines; series and click_shares are computed, not left to the report."""
+    log, feedback = _inputs(tmp_path)
+    result = analyze(log, feedback, n_boot=20, series_points=3)
+    assert result.experiment == "synthetic"
+    assert result.arms == ("A", "B")
+    assert len(result.series) == 3
+    assert result.series["p_value"].iloc[-1] == result.verdict.p_value
+    assert result.series["sequential_p"].iloc[-1] == result.sequential.p_value
+    assert result.click_shares["share"].sum() == 1.0

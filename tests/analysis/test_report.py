@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from interleave_sdk.analysis.report import PLOT_FILES, REPORT_FILE, format_table, write_report
-from interleave_sdk.analysis.stats import Verdict, compute_verdict
+from interleave_sdk.analysis import report as report_module
+from interleave_sdk.analysis.pipeline import AnalysisResult, summarize
+from interleave_sdk.analysis.report import (
+    PLOT_FILES,
+    REPORT_FILE,
+    format_table,
+    p_value_figure,
+    write_report,
+)
+from interleave_sdk.analysis.stats import compute_verdict
 from interleave_sdk.errors import ReportError
 
 from .outcome_frames import outcomes_frame, simulated_outcomes
@@ -22,32 +30,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class Result:
-    """The four attributes every analysis result has."""
-
-    verdict: Verdict
-    outcomes: pd.DataFrame
-    matching: dict[str, int] = field(default_factory=dict)
-    data_quality: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ResultWithClicks(Result):
-    """A result that also carries per-position click counts."""
-
-    clicks_by_position: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def _result(with_clicks: bool = True) -> Result:
+def _result(with_clicks: bool = True) -> AnalysisResult:
     outcomes = simulated_outcomes(
-        np.random.default_rng(9), users=300, mean_impressions=3, p_a=0.45, p_b=0.3
+        np.random.default_rng(9), users=300, mean_impressions=3, p_a=0.55, p_b=0.25
     )
-    verdict = compute_verdict(outcomes, n_boot=200)
     matching = {"by_ranking_id": 700, "by_window": 150, "unmatched": 12}
     quality = {"malformed_lines": 3, "duplicate_events": 5}
-    if not with_clicks:
-        return Result(verdict, outcomes, matching, quality)
     clicks = pd.DataFrame(
         {
             "position": [1, 1, 2, 2, 3],
@@ -55,11 +43,19 @@ def _result(with_clicks: bool = True) -> Result:
             "clicks": [300, 250, 120, 100, 40],
         }
     )
-    return ResultWithClicks(verdict, outcomes, matching, quality, clicks)
+    return summarize(
+        outcomes,
+        n_boot=200,
+        series_points=10,
+        clicks_by_position=clicks if with_clicks else None,
+        matching=matching,
+        data_quality=quality,
+        experiment="homepage-ranker" if with_clicks else None,
+    )
 
 
-def _empty_result() -> Result:
-    return Result(compute_verdict(pd.DataFrame()), pd.DataFrame())
+def _empty_result() -> AnalysisResult:
+    return summarize(pd.DataFrame())
 
 
 def _assert_png(path: Path) -> None:
@@ -76,8 +72,8 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Reports written once per module, with and without per-position clicks."""
     base = tmp_path_factory.mktemp("reports")
     return {
-        "with-clicks": write_report(_result(with_clicks=True), base / "with", points=10),
-        "without-clicks": write_report(_result(with_clicks=False), base / "without", points=10),
+        "with-clicks": write_report(_result(with_clicks=True), base / "with"),
+        "without-clicks": write_report(_result(with_clicks=False), base / "without"),
     }
 
 
@@ -97,6 +93,7 @@ def test_report_states_the_verdict_and_the_counts(written: dict[str, Path]) -> N
     verdict = _result().verdict
     text = written["with-clicks"].read_text(encoding="utf-8")
     assert f"Users prefer **{verdict.winner}**" in text
+    assert verdict.delta_ab is not None
     assert f"| ΔAB | {verdict.delta_ab:+.4f}" in text
     assert "| by_window | 150 |" in text
     assert "| duplicate_events | 5 |" in text
@@ -124,8 +121,8 @@ def test_report_warns_about_first_pick_imbalance(tmp_path: Path) -> None:
     frame = outcomes_frame(
         [f"u{i}" for i in range(100)], [1] * 100, [0] * 100, first_team=["A"] * 80 + ["B"] * 20
     )
-    result = Result(compute_verdict(frame, n_boot=50), frame)
-    text = write_report(result, tmp_path, points=2).read_text(encoding="utf-8")
+    result = summarize(frame, n_boot=50, series_points=2)
+    text = write_report(result, tmp_path).read_text(encoding="utf-8")
     assert "**Warning:** A drafted first in 80.0 %" in text
 
 
@@ -144,14 +141,9 @@ def test_report_module_keeps_matplotlib_out_of_imports_and_pyplot_out_of_writing
     """Importing loads no matplotlib; writing uses the Agg canvas without pyplot's global state."""
     script = (
         "import sys, pandas as pd\n"
-        "from interleave_sdk.analysis import report, stats\n"
+        "from interleave_sdk.analysis import pipeline, report\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported at import time'\n"
-        "class R:\n"
-        "    verdict = stats.compute_verdict(pd.DataFrame())\n"
-        "    outcomes = pd.DataFrame()\n"
-        "    matching = {}\n"
-        "    data_quality = {}\n"
-        f"report.write_report(R(), {str(tmp_path)!r})\n"
+        f"report.write_report(pipeline.summarize(pd.DataFrame()), {str(tmp_path)!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": ""}
@@ -221,3 +213,82 @@ def test_table_gives_the_power_estimate_in_clicked_and_interleaved_impressions()
     table = format_table(verdict)
     assert f"~{verdict.power_needed:,} more clicked impressions for 80% power" in table
     assert f"~{2 * verdict.power_needed:,} interleaved at the current click rate" in table
+
+
+# ---------------------------------------------------------------------------- what the report says
+
+
+def test_report_names_the_experiment_and_the_arms(written: dict[str, Path]) -> None:
+    """The title names the experiment from the log; the arms are named with their roles."""
+    text = written["with-clicks"].read_text(encoding="utf-8")
+    assert text.startswith("# Interleaving report: homepage-ranker")
+    assert "- Experiment: `homepage-ranker`" in text
+    assert "**A** (the baseline) against **B** (the challenger)" in text
+    unnamed = written["without-clicks"].read_text(encoding="utf-8")
+    assert "- Experiment: (not named in the log)" in unnamed
+
+
+def test_report_defines_tie_rate_and_contested_share(written: dict[str, Path]) -> None:
+    """Both terms are explained in words next to their numbers."""
+    text = written["with-clicks"].read_text(encoding="utf-8")
+    assert "of users prefer neither arm" in text
+    assert "of shown slots lie outside the arms' common top prefix" in text
+    assert "**Tie rate**: the share of units" in text
+    assert "**Contested share**: the share of shown slots" in text
+
+
+def test_report_shows_the_sequential_decision(written: dict[str, Path]) -> None:
+    """The sequential decision, its always-valid p-value and stopping point are in the report."""
+    result = _result()
+    sequential = result.sequential
+    assert sequential.decision == "A" and sequential.stopped_at is not None
+    text = written["with-clicks"].read_text(encoding="utf-8")
+    assert f"Sequential test: **A wins**; it could have stopped after {sequential.stopped_at:,}" in text
+    assert "| always-valid p-value |" in text
+    assert "confidence sequence |" in text
+
+
+def test_method_line_says_what_each_statistic_counts(written: dict[str, Path]) -> None:
+    """The unit line and the ΔAB line are separate, whole sentences."""
+    text = written["with-clicks"].read_text(encoding="utf-8")
+    assert (
+        "- Unit of analysis: **user** (one vote per user: a user prefers the arm whose items "
+        "earned more credit over all of that user's clicked impressions)."
+    ) in text
+    assert "- ΔAB counts clicked impressions, whatever the unit: ΔAB = (impressions A won" in text
+
+
+def test_p_value_plot_draws_alpha_on_a_log_scale_that_shows_the_crossing() -> None:
+    """A horizontal line at α, a log y-axis, and limits spanning α and the smallest p-value."""
+    result = _result()
+    axes = p_value_figure(result).axes[0]
+    assert axes.get_yscale() == "log"
+    alpha = result.verdict.alpha
+    flat = [line for line in axes.get_lines() if list(line.get_ydata()) == [alpha, alpha]]
+    assert len(flat) == 1
+    low, high = axes.get_ylim()
+    smallest = float(result.series[["p_value", "sequential_p"]].min().min())
+    assert low <= smallest < alpha < high
+
+
+def test_report_module_only_reads_result_fields() -> None:
+    """report.py computes nothing: no aggregation calls and no statistics imported from the analysis."""
+    tree = ast.parse(Path(report_module.__file__).read_text(encoding="utf-8"))
+    aggregations = {
+        "groupby", "sum", "mean", "median", "quantile", "cumsum", "std", "var", "min", "max",
+        "nanmin", "nanmax", "count", "value_counts", "agg", "transform", "apply", "bincount",
+        "unique", "nunique", "describe", "sort_values", "ceil", "floor", "sqrt",
+    }  # fmt: skip
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    assert not called & aggregations, called & aggregations
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in ("stats", "pipeline", "sequential")
+        for alias in node.names
+    }
+    assert imported <= {"TARGET_POWER", "Verdict", "SequentialVerdict"}, imported

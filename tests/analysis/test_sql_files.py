@@ -26,6 +26,7 @@ TABLES = {
     "kinds": kinds_relation({"click": 1, "nope": -1}),
     "window_seconds": 86400,
     "negative_counts": "FALSE",
+    "keep": "TRUE",
 }
 
 
@@ -54,21 +55,42 @@ def test_step_parses_as_trino(step, rule):
     assert isinstance(tree, exp.Query)
 
 
-def test_athena_ddl_parses_and_embeds_the_steps():
-    """The DDL is a table and two views whose bodies are rankings.sql and exposure_items.sql."""
+def test_athena_ddl_is_four_separate_statements():
+    """athena_ddl() returns the table and three views as separate statements, one per query."""
     ddl = sql.athena_ddl(database="db", table="log", location="s3://b/p/", first_day="2026/01/01")
-    table, reader, rankings_view, items_view = sqlglot.parse(ddl, read="athena")
-    assert reader.args["kind"] == "VIEW"
-    assert table.args["kind"] == "TABLE"
-    assert "'ignore.malformed.json'" in ddl
-    assert "${dt}" in ddl  # Athena's projection template survives our placeholder filling
+    assert isinstance(ddl, list) and len(ddl) == 4
+    for statement in ddl:
+        (_tree,) = sqlglot.parse(statement, read="athena")
+        assert not statement.rstrip().endswith(";")
+        assert not statement.lstrip().startswith("--")
+    assert [sqlglot.parse_one(s, read="athena").args["kind"] for s in ddl] == ["TABLE"] + ["VIEW"] * 3
+
+
+def test_athena_ddl_parses_and_embeds_the_steps():
+    """The views' bodies are rankings.sql (keeping every record) and exposure_items.sql."""
+    ddl = sql.athena_ddl(database="db", table="log", location="s3://b/p/", first_day="2026/01/01")
+    _table, _reader, rankings_view, items_view = (sqlglot.parse_one(s, read="athena") for s in ddl)
+    assert "'ignore.malformed.json'" in ddl[0]
+    assert "${dt}" in ddl[0]  # Athena's projection template survives our placeholder filling
     for view, step, source in [
-        (rankings_view, "rankings", {"ranking_log": "db.log_log"}),
+        (rankings_view, "rankings", {"ranking_log": "db.log_log", "keep": "TRUE"}),
         (items_view, "exposure_items", {"rankings": "db.log_rankings"}),
     ]:
-        assert view.args["kind"] == "VIEW"
         assert isinstance(view.expression, exp.Query)
-        assert sql.render(step, **source).strip() in ddl
+        assert sql.render(step, **source).strip() in "\n".join(ddl)
+
+
+def test_athena_table_has_experiment_and_views_expose_dt():
+    """The table declares experiment; the reader and rankings views output dt and experiment."""
+    ddl = sql.athena_ddl(database="db", table="log", location="s3://b/p/", first_day="2026/01/01")
+    table = sqlglot.parse_one(ddl[0], read="athena")
+    declared = {c.name for c in table.find_all(exp.ColumnDef)}
+    assert {"experiment", "ts", "user_id", "items", "method", "k"} <= declared
+    for statement in ddl[1:3]:
+        view = sqlglot.parse_one(statement, read="athena").expression
+        assert {"dt", "experiment", "ranking_id"} <= set(view.named_selects), statement[:60]
+    items_view = sqlglot.parse_one(ddl[3], read="athena").expression
+    assert "ranking_id" in items_view.named_selects  # the key to join to the rankings view
 
 
 def test_steps_run_on_duckdb_in_order():
@@ -77,8 +99,9 @@ def test_steps_run_on_duckdb_in_order():
     for macro in _COMPAT_MACROS:
         con.execute(macro)
     con.execute(
-        "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, user_id VARCHAR,"
-        " ts VARCHAR, served VARCHAR, item_ids VARCHAR[], positions INTEGER[], teams VARCHAR[],"
+        "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, experiment VARCHAR,"
+        " user_id VARCHAR, ts VARCHAR, served VARCHAR, dt VARCHAR, item_ids VARCHAR[],"
+        " positions INTEGER[], teams VARCHAR[],"
         " ranks_a INTEGER[], ranks_b INTEGER[], method VARCHAR, k VARCHAR)"
     )
     con.execute(

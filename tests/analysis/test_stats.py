@@ -569,3 +569,4 @@ def test_click_share_by_position_hand_fixture() -> None:
     assert table["clicks"].tolist() == [6, 2, 1, 1]
     assert table["share"].tolist() == pytest.approx([0.6, 0.2, 0.1, 0.1])
     assert table["share_in_position"].tolist() == pytest.approx([0.75, 0.25, 0.5, 0.5])
+

@@ -1,26 +1,25 @@
-"""Fixtures for the configuration tests: a hand-moved clock, a countable source, a local SSM.
+"""Fixtures for the configuration tests: a hand-moved clock, a countable source.
 
-The SSM endpoint is moto's threaded server on a loopback port the OS picks, so boto3 goes through
-real HTTP, signing and retries; dummy credentials keep any real account out of reach.
+The local SSM endpoint (``moto_server``, ``ssm_url``, ``admin``) is shared with the Lambda sample's
+tests, so it lives in tests/conftest.py and tests/local_aws.py; the names are re-exported here.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
 
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from interleave_sdk import interleaved
 from interleave_sdk.config import ConfigProvider
-from interleave_sdk.config.ssm import make_client
 from interleave_sdk.testing import CapturingSink
 
-REGION = "us-east-1"
+from ..local_aws import REGION, LocalSSM, put
+
+__all__ = ["REGION", "LocalSSM", "put"]
 
 
 class ManualClock:
@@ -96,89 +95,3 @@ def make_recommender() -> Callable[[ConfigProvider], tuple[Recommend, CapturingS
         return recommend, sink
 
     return make
-
-
-# -- the local SSM endpoint -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Dummy credentials and region; no profile, config file or metadata service is consulted."""
-    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
-    with pytest.MonkeyPatch.context() as mp:
-        for name in (
-            "AWS_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_SECURITY_TOKEN",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_SSM",
-            "AWS_REGION",
-        ):
-            mp.delenv(name, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        mp.setenv("AWS_CONFIG_FILE", nowhere)
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        yield
-
-
-class LocalSSM:
-    """moto's threaded server on 127.0.0.1 and a port the OS picks (port 0), warmed up."""
-
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        self._running = True
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
-        self._admin: Any = None
-        # moto builds its SSM backend on the first request, which can take longer than the SDK's
-        # 1 s read timeout; pay that once here with a patient client.
-        self.admin().describe_parameters(MaxResults=1)
-
-    def admin(self) -> Any:
-        """A client with ordinary timeouts for arranging parameters (built once: ~0.2 s each)."""
-        if self._admin is None:
-            self._admin = make_client(
-                region=REGION, endpoint_url=self.url, read_timeout=30, max_attempts=1
-            )
-        return self._admin
-
-    def stop(self) -> None:
-        if self._running:
-            self._running = False
-            self._server.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_server(aws_env: None) -> Iterator[LocalSSM]:
-    server = LocalSSM()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ssm_url(moto_server: LocalSSM) -> str:
-    """The endpoint URL, with every parameter of earlier tests deleted."""
-    admin = moto_server.admin()
-    names = [
-        parameter["Name"]
-        for page in admin.get_paginator("get_parameters_by_path").paginate(Path="/", Recursive=True)
-        for parameter in page["Parameters"]
-    ]
-    for start in range(0, len(names), 10):
-        admin.delete_parameters(Names=names[start : start + 10])
-    return moto_server.url
-
-
-@pytest.fixture
-def admin(ssm_url: str, moto_server: LocalSSM) -> Any:
-    """A client with ordinary timeouts for arranging parameters."""
-    return moto_server.admin()
-
-
-def put(admin: Any, values: dict[str, str], prefix: str = "/reco/exp") -> None:
-    for key, value in values.items():
-        admin.put_parameter(Name=f"{prefix}/{key}", Value=value, Type="String", Overwrite=True)

@@ -83,7 +83,7 @@ def test_identical_versions_always_tie_through_the_full_path(
 
 
 def test_clear_gap_is_detected_with_fewer_impressions_than_ab(tmp_path: Path) -> None:
-    """v1_tweak beats v1 through the full path, and interleaving settles before the A/B test."""
+    """v1_tweak beats v1 through the full path; interleaving's sequential test decides B first."""
     tweak = scenario(seed=7, b="v1_tweak", n_videos=1200, n_users=300, n_candidates=600)
     truth = tweak.true_quality(500)
     assert truth["B"] > truth["A"]
@@ -92,16 +92,21 @@ def test_clear_gap_is_detected_with_fewer_impressions_than_ab(tmp_path: Path) ->
     il, ab = result.interleaving, result.ab
     assert ab is not None
     assert result.verdict["winner"] == "B"
-    assert il["settled_at"] is not None
-    for metric in ("clicks", "rr"):
-        assert ab[metric]["settled_at"] is None or ab[metric]["settled_at"] > il["settled_at"]
+    assert (il["decision"], il["sequential"]["decision"]) == ("B", "B")
+    assert il["decided_at"] is not None
+    assert ab["decision"] in ("B", "continue")  # never the worse arm
+    assert ab["decided_at"] is None or ab["decided_at"] > il["decided_at"]
 
 
 def test_demo_runs_and_writes_its_report(tmp_path: Path) -> None:
     """``samples/demo.py`` (what ``make demo`` runs) exits 0, prints the story, writes the report."""
     out = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "samples" / "demo.py"), "--out", str(out), "--requests", "200"],
+        [
+            sys.executable,
+            str(ROOT / "samples" / "demo.py"),
+            *("--out", str(out), "--requests", "200", "--seeds", "3", "--horizon", "2000"),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -109,7 +114,8 @@ def test_demo_runs_and_writes_its_report(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Interleaving verdict" in done.stdout
-    assert "the A/B test on comparable traffic" in done.stdout
+    assert "sequential test" in done.stdout
+    assert "A/B" in done.stdout
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# Interleaving report")
     for plot in ("cumulative_delta_ab.png", "p_value.png", "click_share_by_position.png"):
         assert (out / plot).stat().st_size > 0

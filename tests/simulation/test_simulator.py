@@ -102,12 +102,13 @@ def test_cli_prints_json_results(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_cli_prints_the_verdict_table_and_the_story(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Text output is the analysis's verdict table followed by the p < 0.05 sentence."""
+    """Text output is the analysis's verdict table, with the sequential rows, then the story."""
     code = main(["simulate", "--requests", "30", "--no-ab", "--out", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
     assert out.startswith("Interleaving verdict (unit: user")
-    assert "The interleaving test " in out
+    assert "sequential decision" in out
+    assert "The interleaving sequential test " in out
 
 
 def test_cli_rejects_a_bad_arm_list(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,19 +52,38 @@ def render(name: str, **values: object) -> str:
     return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)
 
 
-def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> str:
-    """``athena_ddl.sql`` filled in: the log table, its reader view, and two views of the steps.
+def statements(text: str) -> list[str]:
+    """A script split into its statements, each without its leading comment lines or ``;``.
 
-    The views embed ``rankings.sql`` and ``exposure_items.sql`` themselves, so Athena and DuckDB
-    run the same text; the remaining steps run on Athena with the same :func:`render` calls.
+    Athena runs one statement per query and Hive DDL rejects some comment placements, so each
+    statement is handed over bare. Our files put every ``;`` at the end of a line.
+    """
+    out = []
+    for chunk in re.split(r";[ \t]*(?:\n|$)", text):
+        lines = chunk.strip().splitlines()
+        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+            lines.pop(0)
+        if lines:
+            out.append("\n".join(lines))
+    return out
+
+
+def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> list[str]:
+    """``athena_ddl.sql`` filled in, as four statements to run one at a time, in order.
+
+    The log table (with ``experiment`` and the ``dt`` day partition), its reader view, and two
+    views of the steps. The views embed ``rankings.sql`` and ``exposure_items.sql`` themselves
+    (keeping every record), so Athena and DuckDB run the same text.
     """
     full = f"{database}.{table}"
-    return render(
-        "athena_ddl",
-        database=database,
-        table=table,
-        location=location,
-        first_day=first_day,
-        rankings_sql=render("rankings", ranking_log=f"{full}_log").strip(),
-        exposure_items_sql=render("exposure_items", rankings=f"{full}_rankings").strip(),
+    return statements(
+        render(
+            "athena_ddl",
+            database=database,
+            table=table,
+            location=location,
+            first_day=first_day,
+            rankings_sql=render("rankings", ranking_log=f"{full}_log", keep="TRUE").strip(),
+            exposure_items_sql=render("exposure_items", rankings=f"{full}_rankings").strip(),
+        )
     )

@@ -1,5 +1,7 @@
 -- Step 2 of 6: flatten the valid interleaved rankings to one row per shown item.
--- Input {rankings}: the output of rankings.sql. A ranking whose items break the log contract (no
+-- Input {rankings}: the output of rankings.sql. Its experiment and dt stay there (join on
+-- ranking_id): carried into this step's one row per item, they cost DuckDB about a tenth more
+-- peak memory (measured), and a dt condition could not prune partitions through this step anyway. A ranking whose items break the log contract (no
 -- id, positions not 1..n in order, a team other than A or B) is dropped whole, never half-used.
 -- The slot numbers are a column of their own so that UNNEST reads a plain column: DuckDB then
 -- flattens in one pass instead of a lateral join that copies every list ten times.

@@ -1,20 +1,26 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
--- Input {ranking_log}: event, ranking_id, user_id, ts (ISO 8601 text ending in Z), served, and the
--- items as parallel arrays: item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus
--- method and k (text; what optimized credit reads, see rank_credit.py). Each
--- engine's reader builds this shape (engine.py for DuckDB, a view in athena_ddl.sql for Athena).
--- status: ok | other_event | not_interleaved | invalid | duplicate. Written in the common subset
--- of DuckDB and Trino (Athena engine v3).
+-- Input {ranking_log}: event, ranking_id, experiment, user_id, ts (ISO 8601 text ending in Z),
+-- served, dt (the day partition on Athena, yyyy/MM/dd), and the items as parallel arrays:
+-- item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus method and k (text; what
+-- optimized credit reads, see rank_credit.py). Each engine's reader builds this shape (engine.py
+-- for DuckDB, a view in athena_ddl.sql for Athena).
+-- The records analysed are those for which {keep} holds: a condition over the parsed columns
+-- (ts is a timestamp there) choosing the experiment, time range and dt partitions, TRUE for all.
+-- A record whose ts cannot be read has a NULL ts, so any time condition leaves it out. The
+-- condition sits next to the projection, so Athena pushes a dt condition down to the table scan
+-- and reads only those partitions.
 WITH parsed AS (
     SELECT
         event,
         ranking_id,
+        experiment,
         user_id,
         CASE
             WHEN ts LIKE '____-__-__T%Z'
                 THEN TRY_CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS timestamp)
         END AS ts,
         served,
+        dt,
         item_ids,
         positions,
         teams,
@@ -23,6 +29,9 @@ WITH parsed AS (
         method,
         CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k
     FROM {ranking_log}
+),
+kept AS (
+    SELECT * FROM parsed WHERE {keep}
 ),
 checked AS (
     SELECT
@@ -34,7 +43,7 @@ checked AS (
                 OR cardinality(item_ids) = 0 THEN 'invalid'
             ELSE 'ok'
         END AS checked_status
-    FROM parsed
+    FROM kept
 ),
 numbered AS (
     SELECT
@@ -46,8 +55,10 @@ numbered AS (
 )
 SELECT
     ranking_id,
+    experiment,
     user_id,
     ts,
+    dt,
     item_ids,
     positions,
     teams,

@@ -60,21 +60,28 @@ class VideoWorld:
         The ideal list is the best ``k`` of that request's candidates, so 1.0 means the ranker
         ordered its own candidates perfectly.
         """
+        return float(self.ndcg_values(name, n_requests, seed).mean())
+
+    def ndcg_values(
+        self, name: str, n_requests: int = 2000, seed: int = 0
+    ) -> npt.NDArray[np.float64]:
+        """nDCG@k of each of ``n_requests`` seeded requests: the same requests for every version,
+        so two versions' values pair up (a paired difference measures a gap precisely)."""
         ranker = self.ranker(name)
         rng = np.random.default_rng([self.seed, 3, seed])
         users = rng.integers(len(self.users), size=n_requests)
         sessions = rng.integers(2**31, size=n_requests)
         discount = 1.0 / np.log2(np.arange(2, self.k + 2))
-        total = 0.0
-        for row, session in zip(users, sessions, strict=True):
+        values = np.zeros(n_requests, dtype=np.float64)
+        for i, (row, session) in enumerate(zip(users, sessions, strict=True)):
             user_id = self.users.user_ids[row]
             rows, _ = ranker.ranked_rows(user_id, {"session": int(session)})
             gains = 2.0 ** self.users.grades[row, rows].astype(np.float64) - 1.0
             ideal = np.sort(self.users.grades[row, ranker.candidates(int(row), int(session))])
             ideal_gains = 2.0 ** ideal[::-1][: self.k].astype(np.float64) - 1.0
             best = float(ideal_gains @ discount[: len(ideal_gains)])
-            total += float(gains @ discount[: len(gains)]) / best if best > 0 else 0.0
-        return total / n_requests
+            values[i] = float(gains @ discount[: len(gains)]) / best if best > 0 else 0.0
+        return values
 
 
 def build_world(
