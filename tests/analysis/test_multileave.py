@@ -230,3 +230,17 @@ def test_both_engines_attribute_multileaved_lines_alike(tmp_path):
     assert np.array_equal(sql.credits, ref.credits, equal_nan=True)
     assert set(sql.events["status"]) >= {"ranking_id", "window", "before_exposure"}
     assert np.nansum(np.abs(sql.credits)) > 100
+
+
+def test_filters_select_multileaved_lines_too(tmp_path):
+    """experiment / since select the three-arm lines as they select two-arm ones."""
+    log = [three(f"r{u}", f"u{u}", 100 * u, ITEMS) for u in range(6)]
+    clicks = [event(f"u{u}", "z", 100 * u + 1, rid=f"r{u}") for u in range(6)]
+    path = write_json_lines(tmp_path / "log.jsonl", log)
+    everything = analyze(path, events(*clicks), n_boot=10).as_dict()
+    assert everything["preference_matrix"]["C"]["A"]["wins"] == 6
+    later = analyze(path, events(*clicks), n_boot=10, since=at(250)).as_dict()
+    assert later["preference_matrix"]["C"]["A"]["wins"] == 3
+    other = analyze(path, events(*clicks), n_boot=10, experiment="elsewhere").as_dict()
+    assert set(other["preference_matrix"]) == {"A", "B"}
+    assert other["best_arm"] is None
