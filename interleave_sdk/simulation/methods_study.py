@@ -32,7 +32,8 @@ from ..analysis import rank_credit
 from ..analysis.credit import get_credit_rule
 from ..analysis.multileave import Preference, holm, preference_from_credits
 from ..analysis.testing import arms_record
-from ..interleaving.api import available_methods, interleave
+from ..interleaving.api import Method, available_methods, interleave
+from ..interleaving.optimized import warm_up
 from .click_models import ClickModel, get_click_model
 from .power import interleaving_power, needed, size_grid
 from .significance import sign_test_p
@@ -145,8 +146,19 @@ class Draws:
         return out
 
 
-def draw(pool: ArmPool, arms: Sequence[str], n: int, seed: int, method: str) -> Draws:
-    """``n`` impressions: a pool entry at random, a fresh list drawn by the real ``interleave``."""
+def draw(
+    pool: ArmPool,
+    arms: Sequence[str],
+    n: int,
+    seed: int,
+    method: str,
+    merge: Method | None = None,
+) -> Draws:
+    """``n`` impressions: a pool entry at random, a fresh list drawn by the real ``interleave``.
+
+    ``merge`` replaces the registered method (e.g. an optimized interleaver with a time budget
+    that a loaded test machine cannot exhaust, so that no list falls back).
+    """
     rng = np.random.default_rng([seed, 21])
     slates = rng.integers(len(pool), size=n)
     seeds = rng.integers(2**53, size=n)
@@ -160,7 +172,10 @@ def draw(pool: ArmPool, arms: Sequence[str], n: int, seed: int, method: str) -> 
     index = {arm: a for a, arm in enumerate(arms)}
     for row, (s, draw_seed) in enumerate(zip(slates.tolist(), seeds.tolist(), strict=True)):
         lists = {arm: pool.lists[s][arm] for arm in arms}
-        merged = interleave(method, lists, k, random.Random(draw_seed))
+        if merge is None:
+            merged = interleave(method, lists, k, random.Random(draw_seed))
+        else:
+            merged = merge(lists, k, random.Random(draw_seed))
         width = len(merged.items)
         items[row, :width] = [str(i) for i in merged.items]
         teams[row, :width] = [index[t] for t in merged.teams]
@@ -383,6 +398,7 @@ def study(
 ) -> dict[str, Any]:
     """Every table of docs/multileaving.md, as JSON-ready rows."""
     started = time.perf_counter()
+    warm_up()  # SciPy loaded up front: no list falls back for "solver_loading"
     world = world or build_world(settings.world_seed)
     add_versions(world, VERSIONS)
     versions = tuple(VERSIONS)

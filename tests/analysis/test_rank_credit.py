@@ -124,11 +124,12 @@ def test_vectorised_delta_matches_each_definition():
 def optimized_log(n: int, seed: int) -> list[dict]:
     """``n`` optimized_v1 lines over a few overlapping list pairs (few LP patterns to solve)."""
     from interleave_sdk.analysis.testing import merged_record
-    from interleave_sdk.interleaving.optimized import OptimizedInterleaver
+    from interleave_sdk.interleaving.optimized import OptimizedInterleaver, warm_up
 
     from .conftest import at
 
     rng = random.Random(seed)
+    assert warm_up()  # SciPy loaded first: no list falls back while it loads
     method = OptimizedInterleaver("optimized_v1", "linear", time_budget_ms=5000)  # no time fallback
     pairs = []
     for _ in range(12):

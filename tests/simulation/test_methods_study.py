@@ -9,6 +9,7 @@ import pytest
 
 from interleave_sdk.analysis.pipeline import analyze
 from interleave_sdk.analysis.testing import write_json_lines
+from interleave_sdk.interleaving.optimized import OptimizedInterleaver, warm_up
 from interleave_sdk.simulation.click_models import get_click_model
 from interleave_sdk.simulation.methods_study import (
     ArmPool,
@@ -52,7 +53,9 @@ def full_analysis(tmp_path, run, credit: str):
 def test_fast_path_equals_the_full_analysis(tmp_path, pool, arms, method, credit):
     """Counts and p-values of every pair agree with analyze() on the same impressions and clicks."""
     few = ArmPool(pool.versions, pool.users[:60], pool.lists[:60], pool.grades[:60])  # LPs cost
-    d = draw(few, arms, 200, seed=1, method=method)
+    assert warm_up()  # the solver loaded before serving, as a Lambda's init phase would
+    patient = OptimizedInterleaver("optimized_v1", "linear", time_budget_ms=10_000)
+    d = draw(few, arms, 200, seed=1, method=method, merge=patient if method == "optimized_v1" else None)
     run = experiment(d, get_click_model("navigational"), np.random.default_rng(5), size=150, credit=credit)
     slow = full_analysis(tmp_path, run, credit)
     assert slow.arms == tuple(sorted(arms))
@@ -61,7 +64,7 @@ def test_fast_path_equals_the_full_analysis(tmp_path, pool, arms, method, credit
             assert cell == run.preference.matrix[row][col]
     assert run.clicks.any(axis=1).sum() > 50
     if method == "optimized_v1":
-        assert (d.methods == "optimized_v1").mean() > 0.5
+        assert set(d.methods) == {"optimized_v1"}
 
 
 @pytest.mark.slow
