@@ -33,7 +33,7 @@ from ..analysis.credit import get_credit_rule
 from ..analysis.multileave import Preference, holm, preference_from_credits
 from ..analysis.testing import arms_record
 from ..interleaving.api import Method, available_methods, interleave
-from ..interleaving.optimized import warm_up
+from ..interleaving.optimized import OptimizedInterleaver, warm_up
 from .click_models import ClickModel, get_click_model
 from .power import interleaving_power, needed, size_grid
 from .significance import sign_test_p
@@ -382,8 +382,17 @@ class StudySettings:
     repeats: int = 500
     aa_experiments: int = 300
     aa_size: int = 1000
+    #: Time budget of optimized_v1's LP in ms; None serves the registered method as configured.
+    optimized_budget_ms: float | None = None
     seed: int = 0
     world_seed: int = 7
+
+
+def _merge(method: str, settings: StudySettings) -> Method | None:
+    """The optimized interleaver with the study's budget, or None for the registered method."""
+    if method != "optimized_v1" or settings.optimized_budget_ms is None:
+        return None
+    return OptimizedInterleaver("optimized_v1", "linear", time_budget_ms=settings.optimized_budget_ms)
 
 
 def _two_arm_methods() -> list[str]:
@@ -414,7 +423,10 @@ def study(
     for a, b in itertools.combinations(versions, 2):
         # Optimized only where the study compares methods pair by pair (each pair solves its LPs).
         for method in _two_arm_methods() if {a, b} <= set(trio) else ["team_draft_v1"]:
-            pair_draws[(a, b, method)] = draw(pool, (a, b), settings.draws, settings.seed, method)
+            merge = _merge(method, settings)
+            pair_draws[(a, b, method)] = draw(
+                pool, (a, b), settings.draws, settings.seed, method, merge
+            )
     multi = {
         n: draw(pool, versions[:n] if n != 3 else trio, settings.draws, settings.seed, "team_draft_v1")
         for n in (3, 4, 5)
@@ -492,7 +504,7 @@ def a_a(world: VideoWorld, settings: StudySettings) -> list[dict[str, Any]]:
         model = get_click_model(model_name)
         row: dict[str, Any] = {"arms": label, "click_model": model_name, "size": settings.aa_size}
         for method in _two_arm_methods():
-            d = draw(pool, arms3[:2], settings.draws // 4, settings.seed, method)
+            d = draw(pool, arms3[:2], settings.draws // 4, settings.seed, method, _merge(method, settings))
             rates = rejection_rates(
                 d, model, experiments=settings.aa_experiments, size=settings.aa_size, seed=1
             )
@@ -560,9 +572,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=StudySettings.draws)
     parser.add_argument("--repeats", type=int, default=StudySettings.repeats)
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument(
+        "--optimized-budget-ms",
+        type=float,
+        default=None,
+        help="optimized_v1's LP time budget (default: the registered method's own)",
+    )
     args = parser.parse_args(argv)
     settings = StudySettings(
-        pool=args.pool, draws=args.draws, repeats=args.repeats, seed=args.seed, world_seed=args.world_seed
+        pool=args.pool,
+        draws=args.draws,
+        repeats=args.repeats,
+        seed=args.seed,
+        world_seed=args.world_seed,
+        optimized_budget_ms=args.optimized_budget_ms,
     )
     result = study(settings, models=[m.strip() for m in args.models.split(",")])
     args.out.mkdir(parents=True, exist_ok=True)
