@@ -4,8 +4,8 @@
 a DuckDB table here, a temporary CTAS table on Athena, see ``athena.py``), so both engines submit
 the same text. DuckDB's own JSON reader parses each line once, into only the fields the analysis
 reads, and hands the items on as parallel arrays, the shape the step files expect. Malformed lines
-are counted by cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` is filled
-by a macro.
+are counted by cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` and
+``regexp_like()`` are filled by macros.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .outcomes import (
     finish_events,
     finish_outcomes,
 )
+from .rank_credit import sql_delta
 from .sources import PathSpec, expand_paths
 
 #: Each log line's fields as DuckDB should type them; the reader skips every other field.
@@ -41,14 +42,18 @@ _ITEM_TYPE = (
 )
 _LOG_COLUMNS = (
     "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR', 'user_id': 'VARCHAR',"
-    f" 'ts': 'VARCHAR', 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}'}}"
+    f" 'ts': 'VARCHAR', 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}', 'method': 'VARCHAR',"
+    " 'k': 'VARCHAR'}"
 )
 #: The reader view's columns: a row with all of them NULL is a malformed line or an object
 #: without any field the analysis reads, and only a second pass can tell which.
 _LOG_FIELDS = ("event", "ranking_id", "experiment", "user_id", "ts", "served", "item_ids")
 _CHUNK = 1 << 24
 
-_COMPAT_MACROS = ("CREATE MACRO sequence(a, b) AS generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT))",)
+_COMPAT_MACROS = (
+    "CREATE MACRO sequence(a, b) AS generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT))",
+    "CREATE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)",
+)
 
 
 def _quote(text: str) -> str:
@@ -153,6 +158,7 @@ def run_steps(
             exposure_items=items,
             attributed=attributed,
             eligible=rule.sql_eligible,
+            rank_delta=sql_delta(method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k"),
             negative_counts="TRUE" if negative_counts else "FALSE",
         )
     )
@@ -290,7 +296,7 @@ class DuckDBEngine:
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"
             " list_transform(items, lambda i: i.ranks.A) AS ranks_a,"
-            " list_transform(items, lambda i: i.ranks.B) AS ranks_b"
+            " list_transform(items, lambda i: i.ranks.B) AS ranks_b, method, k"
             f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
         all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)

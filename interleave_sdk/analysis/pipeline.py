@@ -17,8 +17,10 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from . import multileave
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
+from .multileave import Preference
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
 from .sequential import SequentialVerdict
 from .sources import FeedbackInput, PathSpec, expand_paths, load_feedback
@@ -78,11 +80,16 @@ class AnalysisResult:
     arms: tuple[str, str] = ("A", "B")
     time_span: tuple[pd.Timestamp, pd.Timestamp] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
+    preference: Preference | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the verdict's keys at the top level, the sequential verdict, counts."""
+        """JSON-ready: the verdict's keys at the top level, the preference matrix and best arm,
+        the sequential verdict, counts."""
+        preference = self.preference or multileave.from_verdict(self.verdict)
         return {
             **self.verdict.as_dict(),
+            **preference.as_dict(),
             "sequential": self.sequential.as_dict(),
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
@@ -161,6 +168,46 @@ def attribute(
     ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
     processor); feedback ids are hashed the same way before the join.
     """
+    result, quality, _ = _attribute(
+        exposures,
+        feedback,
+        credit=credit,
+        positive=positive,
+        negative=negative,
+        negative_counts=negative_counts,
+        window_hours=window_hours,
+        engine=engine,
+        experiment=experiment,
+        since=since,
+        until=until,
+        columns=columns,
+        user_id_salt=user_id_salt,
+    )
+    return result, quality
+
+
+def _attribute(
+    exposures: PathSpec | None,
+    feedback: FeedbackInput,
+    *,
+    credit: str,
+    positive: Sequence[str],
+    negative: Sequence[str],
+    negative_counts: bool,
+    window_hours: float,
+    engine: str | AttributionEngine,
+    experiment: str | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    columns: Mapping[str, str] | None,
+    user_id_salt: str | bytes | None,
+) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None]:
+    """``attribute``, plus every arm's credit when the log multileaves.
+
+    The two-arm engines set aside lines whose items name arms other than A and B (counted as
+    invalid items); only when there are such lines does the multileaving pass read the log files
+    again, and its matrix then covers every arm (three or more, or two named otherwise).
+    """
     rule = get_credit_rule(credit)
     key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
@@ -195,7 +242,26 @@ def attribute(
         window_seconds=seconds,
         filters=filters,
     )
-    return result, loaded.quality
+    credited = None
+    if result.data_quality.get("invalid_items", 0) > 0 and exposures is not None:
+        credited = multileave.arm_credits(
+            exposures,
+            feedback_frame,
+            rule=rule,
+            kinds=kinds,
+            negative_counts=negative_counts,
+            window_seconds=seconds,
+            engine="duckdb" if engine == "duckdb" else "pandas",
+            filters=filters,
+        )
+        imps = credited.impressions
+        if imps["two_arm"].all():  # nothing beyond A and B: the rejected lines were broken
+            credited = None
+        else:
+            # Lines the two-arm engine rejected only for naming other arms are not broken.
+            result.data_quality["invalid_items"] -= int((~imps["two_arm"]).sum())
+            result.data_quality["multileaved_rankings"] = int((imps["arms"] > 2).sum())
+    return result, loaded.quality, credited
 
 
 def analyze(
@@ -239,7 +305,7 @@ def analyze(
         raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     if isinstance(series_points, bool) or not isinstance(series_points, int) or series_points < 0:
         raise AnalysisInputError(f"series_points must be an integer >= 0, got {series_points!r}")
-    attributed, feedback_quality = attribute(
+    attributed, feedback_quality, credited = _attribute(
         exposures,
         feedback,
         credit=credit,
@@ -268,6 +334,8 @@ def analyze(
         events=attributed.events,
         experiment=experiment if experiment is not None else experiment_name(exposures),
     )
+    if credited is not None:
+        result.preference = multileave.preference(credited, unit=unit, alpha=alpha)
     report("statistics")
     result.parameters.update(
         {

@@ -10,9 +10,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from . import rank_credit
 from .credit import CreditRule
 from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
@@ -28,6 +30,7 @@ from .outcomes import (
 from .sources import PathSpec, read_json_lines
 
 _TS_SHAPE = re.compile(r"^.{4}-.{2}-.{2}T.*Z$", re.DOTALL)
+_K_SHAPE = re.compile(r"[0-9]{1,9}")
 
 
 def _text(value: Any) -> str | None:
@@ -41,6 +44,12 @@ def _text(value: Any) -> str | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _k(value: Any) -> int | None:
+    """rankings.sql's ``k``: the text of a JSON scalar, read only when it is 1-9 plain digits."""
+    text = _text(value)
+    return int(text) if text is not None and _K_SHAPE.fullmatch(text) else None
 
 
 def _timestamp(value: Any) -> pd.Timestamp | None:
@@ -84,6 +93,8 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
             "ts": [r.get("ts") for r in records],
             "served": [_text(r.get("served")) for r in records],
             "items": [_items(r.get("items")) for r in records],
+            "method": [_text(r.get("method")) for r in records],
+            "k": [_k(r.get("k")) for r in records],
         },
         dtype=object,
     )
@@ -92,7 +103,7 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def rankings(log: pd.DataFrame) -> pd.DataFrame:
     """rankings.sql: a status per record (ok, other_event, not_interleaved, invalid, duplicate)."""
-    out: pd.DataFrame = log[["ranking_id", "user_id", "items"]].copy()
+    out: pd.DataFrame = log[["ranking_id", "user_id", "items", "method", "k"]].copy()
     out["ts"] = [_timestamp(v) for v in log["ts"]]
     status = []
     for event, served, ranking_id, ts, items in zip(
@@ -118,8 +129,8 @@ def rankings(log: pd.DataFrame) -> pd.DataFrame:
 def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
     """exposure_items.sql: one row per shown item of the valid rankings, whole rankings only."""
     rows: list[dict[str, Any]] = []
-    for ranking_id, user_id, ts, items in ranked.loc[
-        ranked["status"] == "ok", ["ranking_id", "user_id", "ts", "items"]
+    for ranking_id, user_id, ts, items, method, k in ranked.loc[
+        ranked["status"] == "ok", ["ranking_id", "user_id", "ts", "items", "method", "k"]
     ].itertuples(index=False):
         valid = all(
             item["item_id"] is not None and item["position"] == idx and item["team"] in ("A", "B")
@@ -127,8 +138,20 @@ def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
         )
         if valid:
             head = {"ranking_id": ranking_id, "user_id": user_id, "ts": ts}
-            rows.extend({**head, **item} for item in items)
-    columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "rank_a", "rank_b"]
+            tail = {"method": method, "k": k}
+            rows.extend({**head, **item, **tail} for item in items)
+    columns = [
+        "ranking_id",
+        "user_id",
+        "ts",
+        "item_id",
+        "position",
+        "team",
+        "rank_a",
+        "rank_b",
+        "method",
+        "k",
+    ]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
     # Log times are UTC by contract; the SQL side keeps them as naive UTC timestamps.
     frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
@@ -146,10 +169,13 @@ def impressions(items: pd.DataFrame) -> pd.DataFrame:
         ts=("ts", "max"),
         slots=("position", "size"),
         first_split=("first_split", "min"),
+        method=("method", "max"),
+        k=("k", "max"),
     ).reset_index()
     first = items.loc[items["position"] == 1].set_index("ranking_id")["team"]
     out["first_team"] = out["ranking_id"].map(first)
     out["prefix_len"] = (out["first_split"] - 1).fillna(out["slots"]).astype("int64")
+    out["k"] = pd.to_numeric(out["k"]).fillna(out["slots"]).astype("int64")
     result: pd.DataFrame = out.drop(columns="first_split")
     return result
 
@@ -223,22 +249,34 @@ def credit(
     matched = events[events["status"].isin(MATCHED)]
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
-    scored = counted.merge(items, on=["ranking_id", "item_id"]).merge(
-        imps[["ranking_id", "prefix_len"]], on="ranking_id"
+    scored = counted.merge(items.drop(columns=["method", "k"]), on=["ranking_id", "item_id"])
+    scored = scored.merge(imps[["ranking_id", "prefix_len", "method", "k"]], on="ranking_id")
+    polarity = scored["polarity"].astype("float64")
+    eligible = rule.eligible(scored).fillna(False).astype(bool)
+    points = polarity.where(eligible, 0.0)
+    by_rank = rank_credit.delta(
+        scored["method"].to_numpy(dtype=object),
+        pd.to_numeric(scored["rank_a"]).to_numpy(dtype=np.float64, na_value=np.nan),
+        pd.to_numeric(scored["rank_b"]).to_numpy(dtype=np.float64, na_value=np.nan),
+        scored["k"].to_numpy(dtype=np.float64),
     )
-    eligible = rule.eligible(scored)
-    points = scored["polarity"].astype("int64").where(eligible, 0)
+    ranked = ~np.isnan(by_rank)
     scored = scored.assign(
-        credit_a=points.where(scored["team"] == "A", 0),
-        credit_b=points.where(scored["team"] == "B", 0),
+        credit_a=np.where(
+            ranked, polarity * np.maximum(by_rank, 0.0), points.where(scored["team"] == "A", 0.0)
+        ),
+        credit_b=np.where(
+            ranked, polarity * np.maximum(-by_rank, 0.0), points.where(scored["team"] == "B", 0.0)
+        ),
     )
     totals = scored.groupby("ranking_id")[["credit_a", "credit_b"]].sum()
     out = imps.merge(totals, left_on="ranking_id", right_index=True, how="left")
     out["clicked"] = out["ranking_id"].isin(totals.index)
     out[["credit_a", "credit_b"]] = out[["credit_a", "credit_b"]].fillna(0).astype(float)
+    tol = rank_credit.TIE_TOLERANCE
     out["outcome"] = "tie"
-    out.loc[out["credit_a"] > out["credit_b"], "outcome"] = "A"
-    out.loc[out["credit_a"] < out["credit_b"], "outcome"] = "B"
+    out.loc[out["credit_a"] > out["credit_b"] + tol, "outcome"] = "A"
+    out.loc[out["credit_a"] + tol < out["credit_b"], "outcome"] = "B"
     out["contested_slots"] = out["slots"] - out["prefix_len"]
     return finish_outcomes(out)
 

@@ -412,6 +412,11 @@ def _markdown(result: AnalysisResultLike) -> str:
             "",
         ]
     lines += _md_table(("statistic", "value"), _verdict_rows(verdict) + _sequential_rows(sequential))
+    preference = getattr(result, "preference", None)
+    if preference is not None and len(preference.arms) > 2:
+        from .multileave import matrix_markdown  # rendering only: the analysis computed it
+
+        lines += ["", *matrix_markdown(preference)]
     lines += [
         "",
         "**Tie rate**: the share of units (users by default) whose clicks favour neither arm. "

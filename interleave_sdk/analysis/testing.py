@@ -8,7 +8,7 @@ from one ``random.Random(seed)``.
 from __future__ import annotations
 
 import random
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from ..interleaving.api import interleave
+from ..interleaving.api import Interleaving, interleave
 from ..observability import record
 
 EPOCH = datetime(2026, 11, 23, tzinfo=timezone.utc)
@@ -36,6 +36,7 @@ def ranking_record(
     items: list[tuple[Any, str, int | None, int | None]],
     *,
     served: str = "interleaved",
+    method: str = "team_draft_v1",
 ) -> dict[str, Any]:
     """One log line as a dict; ``items`` are (item_id, team, rank in A, rank in B) in order.
 
@@ -51,8 +52,8 @@ def ranking_record(
         in_sample=True,
         bucket=0.1,
         sampling_rate=1.0,
-        method="team_draft_v1",
-        method_requested="team_draft_v1",
+        method=method,
+        method_requested=method,
         k=len(items),
         config={"source": "static", "version": None, "age_ms": 0.0},
         items=[
@@ -63,6 +64,54 @@ def ranking_record(
         merge_ms=0.1,
         sdk_version="0.1.0",
     )
+
+
+def arms_record(
+    ranking_id: str,
+    user_id: str | None,
+    ts: datetime,
+    items: Sequence[tuple[Any, str, Mapping[str, int | None]]],
+    *,
+    method: str = "team_draft_v1",
+    k: int | None = None,
+) -> dict[str, Any]:
+    """An interleaved line for any number of arms; ``items`` are (item_id, team, arm -> rank).
+
+    The arms are the keys of the first item's ranks (every item lists every arm, null when
+    absent), as the engine logs them.
+    """
+    line = ranking_record(ranking_id, user_id, ts, [], method=method)
+    arms = list(items[0][2]) if items else []
+    line["arms"] = {
+        arm: record.arm_entry("ok", latency_ms=1.0, rows=k, error=None, top=None)
+        for arm in arms
+    }
+    line["k"] = len(items) if k is None else k
+    line["items"] = [
+        {"item_id": item, "position": p, "source_ranker": team, "ranks": dict(ranks)}
+        for p, (item, team, ranks) in enumerate(items, start=1)
+    ]
+    return line
+
+
+def merged_record(
+    ranking_id: str,
+    user_id: str | None,
+    ts: datetime,
+    rankings: Mapping[str, Sequence[Any]],
+    merged: Interleaving,
+    *,
+    k: int | None = None,
+) -> dict[str, Any]:
+    """The line the engine writes for ``merged``, drawn from ``rankings`` (arm -> ids)."""
+    positions = {arm: {item: r for r, item in enumerate(ids, start=1)} for arm, ids in rankings.items()}
+    items = [
+        (item, team, {arm: positions[arm].get(item) for arm in rankings})
+        for item, team in zip(merged.items, merged.teams, strict=True)
+    ]
+    line = arms_record(ranking_id, user_id, ts, items, method=merged.method, k=k)
+    line["method_detail"] = None if merged.detail is None else dict(merged.detail)
+    return line
 
 
 def synthetic_rankings(

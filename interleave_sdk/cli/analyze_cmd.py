@@ -277,4 +277,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
         print(format_table(result.verdict, result.matching, result.data_quality))
+        if result.preference is not None and len(result.preference.arms) > 2:
+            from ..analysis.multileave import format_matrix
+
+            print(f"\n{format_matrix(result.preference)}")
     return 0

@@ -62,7 +62,7 @@ def test_set_overwrites_and_bumps_version(ssm_url: str, admin: Any) -> None:
         ("sampling_rate", "1.5", "expected a number between 0 and 1"),
         ("sampling_rate", "nan", "expected a number between 0 and 1"),
         ("parallel_enabled", "maybe", "expected a boolean"),
-        ("interleave_method", "coin_flip", "expected one of team_draft_v1"),
+        ("interleave_method", "coin_flip", "one of optimized_inverse_v1, optimized_v1, team_draft_v1"),
         ("seed_strategy", "session", "expected one of user, request"),
         ("timeout_ms", "-1", "expected a positive number of milliseconds"),
         ("colour", "red", "unknown key 'colour'"),

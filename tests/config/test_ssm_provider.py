@@ -217,7 +217,7 @@ INVALID = [
     ("sampling_rate", "twenty percent", "a number between 0 and 1"),
     ("parallel_enabled", "maybe", "a boolean: true/false/1/0"),
     ("parallel_enabled", "2", "a boolean: true/false/1/0"),
-    ("interleave_method", "balanced_v9", "one of team_draft_v1"),
+    ("interleave_method", "balanced_v9", "one of optimized_inverse_v1, optimized_v1, team_draft_v1"),
     ("seed_strategy", "session", "one of user, request"),
     ("timeout_ms", "0", "a positive number of milliseconds"),
     ("timeout_ms", "-5", "a positive number of milliseconds"),

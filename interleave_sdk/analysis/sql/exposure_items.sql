@@ -15,6 +15,8 @@ WITH numbered AS (
         teams,
         ranks_a,
         ranks_b,
+        method,
+        k,
         sequence(1, cardinality(item_ids)) AS slot_numbers
     FROM {rankings}
     WHERE status = 'ok'
@@ -29,7 +31,9 @@ items AS (
         r.positions[t.idx] AS position,
         r.teams[t.idx] AS team,
         r.ranks_a[t.idx] AS rank_a,
-        r.ranks_b[t.idx] AS rank_b
+        r.ranks_b[t.idx] AS rank_b,
+        r.method,
+        r.k
     FROM numbered AS r
     CROSS JOIN UNNEST(r.slot_numbers) AS t (idx)
 ),
@@ -38,7 +42,8 @@ broken AS (
     FROM items
     WHERE NOT coalesce(item_id IS NOT NULL AND position = idx AND team IN ('A', 'B'), FALSE)
 )
-SELECT i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b
+SELECT
+    i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b, i.method, i.k
 FROM items AS i
 LEFT JOIN broken AS b ON b.ranking_id = i.ranking_id
 WHERE b.ranking_id IS NULL

@@ -2,12 +2,16 @@
 -- Input {exposure_items}: the output of exposure_items.sql.
 -- prefix_len: length of the common top prefix, the positions p where both arms ranked the shown
 -- item at p, for every position up to p. Identical lists have prefix_len = slots.
+-- method: the method that produced the list; k: the requested length (the slots when not logged),
+-- which caps the ranks that optimized credit reads.
 SELECT
     ranking_id,
     max(user_id) AS user_id,
     max(ts) AS ts,
     max(CASE WHEN position = 1 THEN team END) AS first_team,
     count(*) AS slots,
+    max(method) AS method,
+    coalesce(max(k), count(*)) AS k,
     coalesce(
         min(
             CASE
