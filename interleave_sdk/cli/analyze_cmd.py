@@ -162,6 +162,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the bootstrap's random generator (default 0)"
     )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=0.05,
+        help="significance level of both verdicts, fixed-horizon and sequential (default 0.05)",
+    )
     parser.add_argument("--report", metavar="DIR", help="also write report.md and plots here")
     parser.add_argument(
         "--format",
@@ -251,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
             engine=_engine(args),
             n_boot=args.n_boot,
             seed=args.seed,
+            alpha=args.alpha,
             progress=step,
             experiment=args.experiment,
             since=args.since,
@@ -276,7 +283,11 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
-        print(format_table(result.verdict, result.matching, result.data_quality))
+        print(
+            format_table(
+                result.verdict, result.matching, result.data_quality, sequential=result.sequential
+            )
+        )
         if result.preference is not None and len(result.preference.arms) > 2:
             from ..analysis.multileave import format_matrix
 
