@@ -202,3 +202,24 @@ def test_a_forked_child_starts_with_an_empty_queue_and_its_own_thread(
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert reported == repr(((False, 0, 0), "queued", True, "test_background"))
     assert solver.pending == 2  # the parent's queue is untouched
+
+
+def test_a_thread_that_cannot_start_fails_open_and_leaves_nothing_pending(
+    solver: BackgroundSolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the process cannot start the thread, the request is still Team Draft and no pattern
+    waits for a thread that does not exist; the next request tries again."""
+
+    class NoThreads(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(opt.threading, "Thread", NoThreads)
+    method = cold(solver)
+    drawn = method(PAIR, 6, random.Random(0))
+    assert drawn.method == "team_draft_v1" and drawn.detail is not None
+    assert drawn.detail["fallback"] == "solver_error"
+    assert (solver.pending, solver.started) == (0, False)
+    monkeypatch.undo()
+    assert method(PAIR, 6, random.Random(0)).detail["background"] == "queued"  # type: ignore[index]
+    assert solver.wait_idle(30)

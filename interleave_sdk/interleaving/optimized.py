@@ -98,7 +98,7 @@ INSTALL_HINT = "pip install 'interleave-sdk[optimized]'"
 logger = logging.getLogger("interleave_sdk")
 
 # What became of a pattern handed to the background solver (logged as ``detail["background"]``).
-Queued = Literal["queued", "already_queued", "queue_full"]
+BackgroundOutcome = Literal["queued", "already_queued", "queue_full"]
 
 # A served distribution must meet every unbiasedness equality to this absolute tolerance.
 UNBIASED_TOLERANCE = 1e-9
@@ -288,24 +288,28 @@ class BackgroundSolver:
         """Whether the thread has been started (in this process)."""
         return self._thread is not None
 
-    def submit(self, key: Hashable, job: Callable[[], None]) -> Queued:
+    def submit(self, key: Hashable, job: Callable[[], None]) -> BackgroundOutcome:
         """Queue ``job`` (which solves and caches one pattern) unless ``key`` is already pending or
         the queue is full; never blocks and never raises into the request."""
         with self._lock:
             if key in self._pending:
-                outcome: Queued = "already_queued"
+                outcome: BackgroundOutcome = "already_queued"
             elif len(self._pending) >= self.max_pending:
                 outcome = "queue_full"
             else:
                 outcome = "queued"
+                if self._thread is None:
+                    # Started before anything is queued: if the process cannot start a thread,
+                    # the error reaches the request's guard (solver_error) and nothing is left
+                    # pending for a thread that does not exist.
+                    thread = threading.Thread(
+                        target=self._run, name="interleave-sdk-solver", daemon=True
+                    )
+                    thread.start()
+                    self._thread = thread
                 self._pending.add(key)
                 self._jobs.append((key, job))
                 self._idle.clear()
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="interleave-sdk-solver", daemon=True
-                    )
-                    self._thread.start()
                 self._wake.notify()
             self.counts[outcome] += 1
         return outcome
