@@ -290,7 +290,8 @@ class BackgroundSolver:
 
     def submit(self, key: Hashable, job: Callable[[], None]) -> BackgroundOutcome:
         """Queue ``job`` (which solves and caches one pattern) unless ``key`` is already pending or
-        the queue is full; never blocks and never raises into the request."""
+        the queue is full. Never waits for a solve; raises only if the thread cannot be started
+        (the request's guard then serves Team Draft)."""
         with self._lock:
             if key in self._pending:
                 outcome: BackgroundOutcome = "already_queued"
