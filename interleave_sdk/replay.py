@@ -1,7 +1,9 @@
 """Reproduce a served interleaving from its log line alone.
 
-This is the determinism promise made checkable: the arms' logged top-k lists, ``k``, the method
-and the seed value are all a draw depends on.
+This is the determinism promise made checkable: the arms' logged top-k lists, ``k``, the method,
+its logged ``method_detail`` and the seed value are all a draw depends on. A method whose list
+depends on more than the seed (optimized interleaving: a solver's answer under a time budget) is
+rebuilt from its detail, never solved again, so a replay cannot fall back differently.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import InterleaveError
-from .interleaving.api import Interleaving, interleave
+from .interleaving.api import Interleaving, reproduce
 
 
 def replay(record: Mapping[str, Any]) -> Interleaving:
@@ -23,7 +25,8 @@ def replay(record: Mapping[str, Any]) -> Interleaving:
     try:
         rankings = {arm: list(entry["top"]) for arm, entry in sorted(record["arms"].items())}
         seed = int(record["seed"]["value"])
-        return interleave(record["method"], rankings, int(record["k"]), random.Random(seed))
+        detail = record.get("method_detail")
+        return reproduce(record["method"], rankings, int(record["k"]), random.Random(seed), detail)
     except (KeyError, TypeError, ValueError) as exc:
         raise InterleaveError(
             f"record {record.get('ranking_id')!r} lacks what a replay needs: {exc!r}"

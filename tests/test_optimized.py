@@ -22,8 +22,10 @@ from .test_team_draft import canonical_pairs, relabel
 
 
 def OptimizedInterleaver(name: str, *args: Any, **kwargs: Any) -> opt.OptimizedInterleaver:
-    """A test instance with its own solver-cost estimate (tests never skew the shared one)."""
+    """A test instance with its own solver-cost estimate (tests never skew the shared one)
+    and no background solving unless asked (the shared solver's thread stays unstarted)."""
     kwargs.setdefault("solver_cost", SolverCost())
+    kwargs.setdefault("background", False)  # inline only, unless a test is about the background
     return opt.OptimizedInterleaver(name, *args, **kwargs)
 
 # Load the solver before any test draws, as an application would at start-up.

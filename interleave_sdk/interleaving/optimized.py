@@ -37,6 +37,11 @@ with the same untouched generator, with ``method="team_draft_v1"`` and
 ``detail={"fallback": <reason>, ...}``. A stream that raises while its top items are read is the
 arm's failure and propagates, as it does for Team Draft.
 
+Cold patterns are solved in the background: a pattern whose solve is not expected to fit in the
+request's time budget serves Team Draft now (``time_budget``) and is handed to one daemon thread
+(:class:`BackgroundSolver`, bounded queue, deduplicated) that solves and caches it, so the next
+request with that pattern is optimized. ``background=False`` keeps solving inline only.
+
 Loading SciPy takes about half a second, far past any request's budget, so a request never waits
 for it: the first one that needs the solver starts the import in a background thread and serves
 Team Draft (``solver_loading``). Call :func:`warm_up` at start-up (e.g. a Lambda's init phase) to
@@ -47,11 +52,15 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
+import logging
 import math
+import os
 import random
 import threading
 import time
-from collections import OrderedDict
+import weakref
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -85,6 +94,11 @@ FALLBACK_REASONS: tuple[FallbackReason, ...] = (
     "scipy_missing",
 )
 INSTALL_HINT = "pip install 'interleave-sdk[optimized]'"
+
+logger = logging.getLogger("interleave_sdk")
+
+# What became of a pattern handed to the background solver (logged as ``detail["background"]``).
+BackgroundOutcome = Literal["queued", "already_queued", "queue_full"]
 
 # A served distribution must meet every unbiasedness equality to this absolute tolerance.
 UNBIASED_TOLERANCE = 1e-9
@@ -158,6 +172,11 @@ class PatternCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` has an entry, without counting a hit or a miss or refreshing it."""
+        with self._lock:
+            return key in self._entries
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -193,11 +212,17 @@ class SolverCost:
         """The expected seconds of a solve over ``candidates`` lists (None: not known yet)."""
         return self._estimates.get(candidates.bit_length(), self.initial_s)
 
-    def allows(self, left_s: float, candidates: int) -> bool:
-        """Whether a solve is expected to finish within ``left_s`` (or it is time to probe)."""
+    def allows(self, left_s: float, candidates: int, *, probe: bool = True) -> bool:
+        """Whether a solve is expected to finish within ``left_s`` (or it is time to probe).
+
+        ``probe=False`` when a background solver takes the skipped patterns: its solves refresh
+        the estimate, so no request needs to pay for one.
+        """
         estimate = self.estimate_s(candidates)
         if estimate is None or estimate <= left_s:
             return True
+        if not probe:
+            return False
         with self._lock:
             self._skipped += 1
             if self._skipped >= self.probe_every:
@@ -212,6 +237,126 @@ class SolverCost:
             self._estimates[size] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
 
+class BackgroundSolver:
+    """One daemon thread that solves cold patterns off the request path, from a bounded queue.
+
+    A cold ``k = 10`` pattern costs about 10 ms of CPU, more than a request's budget, so without
+    this the request serves Team Draft and the pattern stays cold until a rare probe pays for it.
+    With it, the request still serves Team Draft at once, but hands the pattern here; once solved
+    it is cached and later requests with that pattern are served optimized within their budget.
+
+    ``max_pending`` bounds the patterns waiting (or being solved): past it a pattern is dropped
+    (``queue_full``, counted) and handed in again by a later request, so a burst of new patterns
+    cannot grow memory or a backlog. A pattern already waiting is not queued twice
+    (``already_queued``). ``time_limit_s`` bounds one background solve. The thread starts on the
+    first pattern, never at import or decoration; after ``fork()`` the child starts with an empty
+    queue and no thread (the parent's does not exist there), and starts its own when needed.
+    ``counts`` tallies what happened (queued, already_queued, queue_full, solved, failed).
+    """
+
+    def __init__(self, max_pending: int = 256, time_limit_s: float = 1.0) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ValueError(f"max_pending must be an int of at least 1, got {max_pending!r}")
+        if time_limit_s <= 0:
+            raise ValueError(f"time_limit_s must be > 0, got {time_limit_s}")
+        self.max_pending = max_pending
+        self.time_limit_s = time_limit_s
+        self._forget()
+        _BACKGROUND_SOLVERS.add(self)
+
+    def _forget(self) -> None:
+        """Fresh state: at construction, and in a forked child (no thread, possibly a lock held)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._jobs: deque[tuple[Hashable, Callable[[], None]]] = deque()
+        self._pending: set[Hashable] = set()  # waiting or being solved: the dedupe set
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("queued", "already_queued", "queue_full", "solved", "failed"), 0
+        )
+
+    @property
+    def pending(self) -> int:
+        """Patterns waiting or being solved."""
+        with self._lock:
+            return len(self._pending)
+
+    @property
+    def started(self) -> bool:
+        """Whether the thread has been started (in this process)."""
+        return self._thread is not None
+
+    def submit(self, key: Hashable, job: Callable[[], None]) -> BackgroundOutcome:
+        """Queue ``job`` (which solves and caches one pattern) unless ``key`` is already pending or
+        the queue is full. Never waits for a solve; raises only if the thread cannot be started
+        (the request's guard then serves Team Draft)."""
+        with self._lock:
+            if key in self._pending:
+                outcome: BackgroundOutcome = "already_queued"
+            elif len(self._pending) >= self.max_pending:
+                outcome = "queue_full"
+            else:
+                outcome = "queued"
+                if self._thread is None:
+                    # Started before anything is queued: if the process cannot start a thread,
+                    # the error reaches the request's guard (solver_error) and nothing is left
+                    # pending for a thread that does not exist.
+                    thread = threading.Thread(
+                        target=self._run, name="interleave-sdk-solver", daemon=True
+                    )
+                    thread.start()
+                    self._thread = thread
+                self._pending.add(key)
+                self._jobs.append((key, job))
+                self._idle.clear()
+                self._wake.notify()
+            self.counts[outcome] += 1
+        return outcome
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every queued pattern is done (tests, benchmarks, a warm-up step); True if so."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._jobs:
+                    self._wake.wait()
+                key, job = self._jobs.popleft()
+            try:
+                job()
+            except Fallback:  # e.g. infeasible, or over even this time limit: counted, not logged
+                outcome = "failed"
+            except Exception:  # a defect must not end the thread; say so once per failure
+                logger.exception("interleave-sdk: background solve failed")
+                outcome = "failed"
+            else:
+                outcome = "solved"
+            with self._lock:
+                self._pending.discard(key)
+                self.counts[outcome] += 1
+                if not self._pending:
+                    self._idle.set()
+
+
+#: Every background solver alive, so a forked child can reset them all (weakly held).
+_BACKGROUND_SOLVERS: weakref.WeakSet[BackgroundSolver] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for solver in list(_BACKGROUND_SOLVERS):
+        solver._forget()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; registering is not I/O and happens once
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+#: The process's background solver, shared by the registered methods (one thread at most).
+SHARED_BACKGROUND_SOLVER = BackgroundSolver()
+
+
 class OptimizedInterleaver:
     """Optimized interleaving as a registered method: ``(rankings, k, rng) -> Interleaving``.
 
@@ -222,6 +367,10 @@ class OptimizedInterleaver:
     top-10 lists have 1,024; top-12, 4,096). ``cache_size``: solved patterns kept. ``clock``:
     seconds, monotonic (injectable for tests). ``solver_cost``: the learnt cost of a HiGHS call
     that gates starting one (shared by the registered methods; see :class:`SolverCost`).
+    ``background``: ``True`` (the default) hands a pattern whose solve does not fit the budget to
+    the process's :class:`BackgroundSolver` (``detail["background"]`` says what became of it), a
+    :class:`BackgroundSolver` of your own uses that one, ``False`` solves only inline (a skipped
+    pattern is then solved only by an occasional probe request).
     """
 
     def __init__(
@@ -234,6 +383,7 @@ class OptimizedInterleaver:
         cache_size: int = 1024,
         clock: Callable[[], float] = time.perf_counter,
         solver_cost: SolverCost | None = None,
+        background: bool | BackgroundSolver = True,
     ) -> None:
         if credit not in CREDITS:
             raise ValueError(f"credit must be one of {', '.join(CREDITS)}; got {credit!r}")
@@ -248,6 +398,14 @@ class OptimizedInterleaver:
         self.cache = PatternCache(cache_size)
         self.clock = clock
         self.solver_cost = SHARED_SOLVER_COST if solver_cost is None else solver_cost
+        if isinstance(background, BackgroundSolver):
+            self.background: BackgroundSolver | None = background
+        elif background is True:
+            self.background = SHARED_BACKGROUND_SOLVER
+        elif background is False:
+            self.background = None
+        else:
+            raise ValueError(f"background must be True, False or a BackgroundSolver; got {background!r}")
 
     def __call__(self, rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
         names = list(rankings)
@@ -327,16 +485,33 @@ class OptimizedInterleaver:
             raise Fallback(entry, cached=True)
         _LOADER.check()
         deadline = self.clock() + self.time_budget_ms / 1e3
+        background = self.background
+        try:
+            distribution = self._solve_and_cache(pattern, deadline, probe=background is None)
+        except Fallback as why:
+            if why.reason == "time_budget" and background is not None:
+                # This request keeps its budget; the pattern is solved off the request path.
+                job = functools.partial(self._solve_in_background, pattern, background.time_limit_s)
+                why.facts["background"] = background.submit((id(self), pattern), job)
+            raise
+        return distribution, False
+
+    def _solve_and_cache(self, pattern: Pattern, deadline: float, *, probe: bool) -> Distribution:
         try:
             distribution = _solve(
-                pattern, self.max_candidates, deadline, self.clock, self.solver_cost
+                pattern, self.max_candidates, deadline, self.clock, self.solver_cost, probe=probe
             )
         except Fallback as why:
             if why.reason in ("infeasible", "inexact_solution", "too_many_candidates"):
                 self.cache.put(pattern, why.reason)  # deterministic in the pattern
             raise
         self.cache.put(pattern, distribution)
-        return distribution, False
+        return distribution
+
+    def _solve_in_background(self, pattern: Pattern, time_limit_s: float) -> None:
+        if pattern in self.cache:  # solved (or proven infeasible) since it was queued
+            return
+        self._solve_and_cache(pattern, self.clock() + time_limit_s, probe=False)
 
 
 class _SolverLoader:
@@ -585,6 +760,8 @@ def _solve(
     deadline: float,
     clock: Callable[[], float],
     cost: SolverCost,
+    *,
+    probe: bool = True,
 ) -> Distribution:
     try:
         import numpy as np
@@ -599,7 +776,7 @@ def _solve(
     candidates = count_lists(pattern)
     if candidates > max_candidates:
         raise Fallback("too_many_candidates", limit=max_candidates, candidates=candidates)
-    if not cost.allows(deadline - clock(), candidates):
+    if not cost.allows(deadline - clock(), candidates, probe=probe):
         expected = round((cost.estimate_s(candidates) or 0.0) * 1e3, 3)
         raise Fallback("time_budget", stage="predicted", expected_ms=expected, candidates=candidates)
     began = clock()  # the learnt cost covers enumeration, model building and the solve
