@@ -278,3 +278,18 @@ def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_p
     verdict = [k for k in expected if k not in ("data_quality", "parameters")]
     assert {k: got[k] for k in verdict} == {k: expected[k] for k in verdict}
     assert got["parameters"]["engine"] == "athena" and got["impressions_total"] > 50
+
+
+def test_alpha_reaches_both_verdicts_and_the_table_shows_the_sequential_decision(inputs, capsys):
+    """--alpha sets the level of the fixed-horizon and the sequential verdict; the table has both."""
+    log, fb = inputs
+    argv = ["analyze", "--exposures", log, "--feedback", fb]
+    assert main([*argv, "--format", "json", "--alpha", "0.01"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["alpha"] == 0.01 and payload["parameters"]["alpha"] == 0.01
+    assert payload["sequential"]["decision"] in ("A", "B", "continue")
+    assert main([*argv, "--alpha", "0.01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "α = 0.01" in lines[0]
+    decision = next(line for line in lines if "sequential decision" in line)
+    assert payload["sequential"]["decision"] in decision or "continue" in decision
