@@ -1,6 +1,6 @@
-"""Shared fixtures: toy rankers, a capturing sink, a decorated recommender factory, a gate that
-hung arms wait on, a runner for the sample programs, a local SSM endpoint (moto over HTTP) and one real
-PostgreSQL for the session.
+"""Shared fixtures: toy rankers, a capturing sink, a manual clock, a decorated recommender
+factory, a gate that hung arms wait on, a runner for the sample programs, a local SSM endpoint
+(moto over HTTP) and one real PostgreSQL for the session.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,25 @@ def frame(ids: list[Any], tag: str = "x") -> pd.DataFrame:
     """A ranked frame with descending scores and a meta column."""
     n = len(ids)
     return pd.DataFrame({"item_id": ids, "score": [float(n - i) for i in range(n)], "meta": tag})
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test says so (safe to read from any thread)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._now
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
 
 
 DEFAULT: Any = object()  # "use the standard frame", distinct from a ranker that returns None

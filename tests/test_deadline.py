@@ -9,7 +9,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -19,24 +18,10 @@ from interleave_sdk import ArmExecutor, StaticConfig
 from interleave_sdk.decorator import interleaved
 from interleave_sdk.testing import CapturingSink
 
+from .conftest import ManualClock
+
 DEADLINE_MS = 150.0
 SLACK_S = 0.15  # scheduling noise on a busy 2-core machine; far below the hang it guards against
-
-
-class ManualClock:
-    """A monotonic clock that only moves when a test (or an arm) advances it."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture

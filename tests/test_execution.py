@@ -12,7 +12,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -22,6 +21,8 @@ from interleave_sdk.clock import SYSTEM_CLOCK
 from interleave_sdk.decorator import interleaved
 from interleave_sdk.execution import ArmRun, run_arms
 from interleave_sdk.testing import CapturingSink
+
+from .conftest import ManualClock
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
@@ -150,22 +151,6 @@ def test_a_pool_that_refuses_work_is_the_arms_error() -> None:
 # -- run_arms: N arms, the deadline, stragglers, fork, BaseException --------------------------------
 
 
-class ManualClock:
-    """A monotonic clock that moves only when the test advances it."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
 def returning(value: object) -> Callable[..., object]:
     return lambda *args, **kwargs: value
 
@@ -255,7 +240,7 @@ def test_sequential_arms_past_the_budget_are_skipped(executor: ArmExecutor) -> N
     result = run_arms(
         executor,
         False,
-        clock.t + 1.0,
+        clock.monotonic() + 1.0,
         clock,
         ("A", returning("a")),
         [("B", slow_b), ("C", slow_b), ("D", c)],
@@ -281,20 +266,20 @@ def test_only_work_past_its_deadline_counts_against_the_straggler_bound() -> Non
         return "late"
 
     try:
-        futures = [pool.submit("B", hang, (), {}, clock, clock.t + 1.0) for _ in range(2)]
+        futures = [pool.submit("B", hang, (), {}, clock, clock.monotonic() + 1.0) for _ in range(2)]
         assert all(f is not None for f in futures)
         assert started.acquire(timeout=5) and started.acquire(timeout=5)
         assert pool.stragglers == 0
-        assert pool.submit("B", returning("on time"), (), {}, clock, clock.t + 1.0) is not None
+        assert pool.submit("B", returning("on time"), (), {}, clock, clock.monotonic() + 1.0) is not None
         clock.advance(2.0)  # both hung arms are now past their deadline
         assert pool.stragglers == 2
-        assert pool.submit("B", returning("x"), (), {}, clock, clock.t + 1.0) is None
+        assert pool.submit("B", returning("x"), (), {}, clock, clock.monotonic() + 1.0) is None
         release.set()
         for f in futures:
             assert f is not None
             f.result(timeout=5)
         assert pool.stragglers == 0
-        assert pool.submit("B", returning("x"), (), {}, clock, clock.t + 1.0) is not None
+        assert pool.submit("B", returning("x"), (), {}, clock, clock.monotonic() + 1.0) is not None
     finally:
         release.set()
         pool.shutdown(wait=True)
@@ -313,10 +298,11 @@ def test_a_saturated_pool_skips_the_arm_with_its_reason() -> None:
         return "late"
 
     try:
-        assert pool.submit("B", hang, (), {}, clock, clock.t) is not None
+        assert pool.submit("B", hang, (), {}, clock, clock.monotonic()) is not None
         assert started.wait(5)
         clock.advance(1.0)
-        result = run_arms(pool, True, clock.t + 1.0, clock, ("A", returning("a")), [("B", hang)], (), {})
+        deadline = clock.monotonic() + 1.0
+        result = run_arms(pool, True, deadline, clock, ("A", returning("a")), [("B", hang)], (), {})
         assert result.baseline.value == "a"
         assert (result.others["B"].status, result.others["B"].reason) == ("skipped", "pool_saturated")
     finally:
@@ -332,7 +318,7 @@ def test_work_not_started_by_its_deadline_is_never_run() -> None:
     ran: list[str] = []
     try:
         blockers = [pool.submit("B", gate.wait, (10,), {}, clock) for _ in range(2)]
-        queued = pool.submit("C", lambda: ran.append("C"), (), {}, clock, clock.t + 1.0)
+        queued = pool.submit("C", lambda: ran.append("C"), (), {}, clock, clock.monotonic() + 1.0)
         assert queued is not None
         clock.advance(2.0)
         gate.set()

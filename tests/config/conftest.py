@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -17,28 +16,10 @@ from interleave_sdk import interleaved
 from interleave_sdk.config import ConfigProvider
 from interleave_sdk.testing import CapturingSink
 
+from ..conftest import ManualClock
 from ..local_aws import REGION, LocalSSM, put
 
 __all__ = ["REGION", "LocalSSM", "put"]
-
-
-class ManualClock:
-    """A monotonic clock that moves only when a test says so (safe to read from any thread)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def monotonic(self) -> float:
-        with self._lock:
-            return self._now
-
-    def now(self) -> datetime:
-        return datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
 
 
 class CountingSource:
