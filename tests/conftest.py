@@ -147,26 +147,31 @@ def run_sample() -> Callable[[str], str]:
 # -- the local SSM endpoint -------------------------------------------------------------------
 
 
+def dummy_aws_credentials(mp: pytest.MonkeyPatch, nowhere: str) -> None:
+    """Dummy credentials and region; no profile, config file or metadata service is consulted
+    (``nowhere``: a path that does not exist, for the config and credentials files)."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SSM",
+        "AWS_REGION",
+    ):
+        mp.delenv(name, raising=False)
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_DEFAULT_REGION", REGION)
+    mp.setenv("AWS_CONFIG_FILE", nowhere)
+    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture(scope="session")
 def aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Dummy credentials and region; no profile, config file or metadata service is consulted."""
-    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
+    """:func:`dummy_aws_credentials` for the whole session."""
     with pytest.MonkeyPatch.context() as mp:
-        for name in (
-            "AWS_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_SECURITY_TOKEN",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_SSM",
-            "AWS_REGION",
-        ):
-            mp.delenv(name, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        mp.setenv("AWS_CONFIG_FILE", nowhere)
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        dummy_aws_credentials(mp, str(tmp_path_factory.mktemp("aws") / "absent"))
         yield
 
 

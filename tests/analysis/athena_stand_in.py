@@ -27,7 +27,9 @@ from interleave_sdk.analysis import sql
 from interleave_sdk.analysis.athena import AthenaEngine
 from interleave_sdk.analysis.engine import _COMPAT_MACROS
 
-REGION = "us-east-1"
+from ..conftest import dummy_aws_credentials
+from ..local_aws import REGION
+
 BUCKET = "analysis-bucket"
 OUTPUT = f"s3://{BUCKET}/athena/"
 
@@ -35,16 +37,8 @@ OUTPUT = f"s3://{BUCKET}/athena/"
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's threaded server on a free loopback port, with dummy credentials only."""
-    nowhere = str(tmp_path_factory.mktemp("aws") / "absent")
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_REGION"):
-            mp.delenv(name, raising=False)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", REGION)
-        mp.setenv("AWS_CONFIG_FILE", nowhere)
-        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
-        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        dummy_aws_credentials(mp, str(tmp_path_factory.mktemp("aws") / "absent"))
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
