@@ -15,9 +15,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import logging
-import os
 import threading
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
+from .forking import ForkResetRegistry
 
 logger = logging.getLogger("interleave_sdk")
 
@@ -232,19 +231,8 @@ class ArmExecutor:
             pool.shutdown(wait=wait)
 
 
-#: Every executor alive in the process, so a forked child can reset them all (weakly held: an
-#: executor nobody references any more is not kept alive by this registry).
-_EXECUTORS: weakref.WeakSet[ArmExecutor] = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    """In a forked child: the parent's worker threads do not exist here, so start afresh."""
-    for executor in list(_EXECUTORS):
-        executor._forget_pool()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX; registering is not I/O and happens once
-    os.register_at_fork(after_in_child=_reset_after_fork)
+#: Every executor alive in the process, so a forked child can reset them all.
+_EXECUTORS: ForkResetRegistry[ArmExecutor] = ForkResetRegistry(lambda executor: executor._forget_pool())
 
 
 def wait_for(future: Future[ArmOutcome], arm: str, timeout_s: float) -> ArmOutcome:

@@ -55,16 +55,15 @@ import dataclasses
 import functools
 import logging
 import math
-import os
 import random
 import threading
 import time
-import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..forking import ForkResetRegistry
 from .api import Interleaving, Ranking, Rankings, register, register_rebuild
 from .team_draft import team_draft
 
@@ -341,17 +340,8 @@ class BackgroundSolver:
                     self._idle.set()
 
 
-#: Every background solver alive, so a forked child can reset them all (weakly held).
-_BACKGROUND_SOLVERS: weakref.WeakSet[BackgroundSolver] = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    for solver in list(_BACKGROUND_SOLVERS):
-        solver._forget()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX; registering is not I/O and happens once
-    os.register_at_fork(after_in_child=_reset_after_fork)
+#: Every background solver alive, so a forked child can reset them all.
+_BACKGROUND_SOLVERS: ForkResetRegistry[BackgroundSolver] = ForkResetRegistry(lambda solver: solver._forget())
 
 #: The process's background solver, shared by the registered methods (one thread at most).
 SHARED_BACKGROUND_SOLVER = BackgroundSolver()
