@@ -61,14 +61,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..forking import ForkResetRegistry
 from .api import Interleaving, Ranking, Rankings, register, register_rebuild
 from .team_draft import team_draft
 
 Credit = Literal["linear", "inverse"]
-CREDITS: tuple[Credit, ...] = ("linear", "inverse")
+CREDITS: tuple[Credit, ...] = get_args(Credit)
 
 FallbackReason = Literal[
     "not_two_arms",
@@ -81,17 +81,7 @@ FallbackReason = Literal[
     "solver_loading",
     "scipy_missing",
 ]
-FALLBACK_REASONS: tuple[FallbackReason, ...] = (
-    "not_two_arms",
-    "duplicate_ids",
-    "too_many_candidates",
-    "time_budget",
-    "infeasible",
-    "inexact_solution",
-    "solver_error",
-    "solver_loading",
-    "scipy_missing",
-)
+FALLBACK_REASONS: tuple[FallbackReason, ...] = get_args(FallbackReason)
 INSTALL_HINT = "pip install 'interleave-sdk[optimized]'"
 
 logger = logging.getLogger("interleave_sdk")
