@@ -1,13 +1,15 @@
-"""Shared fixtures: toy rankers, a capturing sink, a manual clock, a decorated recommender
-factory, a gate that hung arms wait on, a runner for the sample programs, a local SSM endpoint
-(moto over HTTP) and one real PostgreSQL for the session.
+"""Shared fixtures: toy rankers, a capturing sink, a manual clock, a forked-child runner, a
+decorated recommender factory, a gate that hung arms wait on, a runner for the sample programs,
+a local SSM endpoint (moto over HTTP) and one real PostgreSQL for the session.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +50,28 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def in_forked_child(child: Callable[[], bytes]) -> bytes:
+    """Fork; the child runs ``child`` and sends its bytes back through a pipe, then leaves at
+    once (``os._exit``: none of pytest's machinery runs twice). Asserts the child exited 0."""
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.write(write_end, child())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return report
 
 
 DEFAULT: Any = object()  # "use the standard frame", distinct from a ranker that returns None

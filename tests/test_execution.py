@@ -9,7 +9,6 @@ import os
 import random
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -22,7 +21,7 @@ from interleave_sdk.decorator import interleaved
 from interleave_sdk.execution import ArmRun, run_arms
 from interleave_sdk.testing import CapturingSink
 
-from .conftest import ManualClock
+from .conftest import ManualClock, in_forked_child
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
@@ -376,23 +375,10 @@ def test_a_forked_childs_first_parallel_request_is_served() -> None:
     pool = ArmExecutor(max_workers=2, thread_name_prefix="exec-test")
     try:
         assert run(pool, True, [("B", returning("b"))]).others["B"].status == "ok"  # pool started
-        read_end, write_end = os.pipe()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-            pid = os.fork()
-        if pid == 0:  # the child: report the status through the pipe, then leave at once
-            code = 1
-            try:
-                outcome = run(pool, True, [("B", returning("b"))], deadline_s=2.0).others["B"]
-                os.write(write_end, outcome.status.encode())
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            reported = pipe.read().decode()
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-        assert reported == "ok"
+
+        def child() -> bytes:
+            return run(pool, True, [("B", returning("b"))], deadline_s=2.0).others["B"].status.encode()
+
+        assert in_forked_child(child) == b"ok"
     finally:
         pool.shutdown(wait=True)

@@ -33,6 +33,8 @@ from interleave_sdk import (
 )
 from interleave_sdk.ids import canonical_ids
 
+from .conftest import in_forked_child
+
 VARIANTS = ["parallel", "sequential", "mode B"]
 variants = pytest.mark.parametrize("variant", VARIANTS)
 
@@ -391,24 +393,15 @@ def test_9_a_forked_childs_first_request_is_served_as_configured(
         config_for(variant, timeout_ms=2000),
     )
     rig.recommend("parent")  # starts the pool in the parent
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: one request, report what was served through the pipe
-        code = 1
-        try:
-            rig.calls = 0
-            before = len(rig.stream.getvalue().splitlines())
-            rig.recommend("child")
-            lines = rig.stream.getvalue().splitlines()
-            os.write(write, orjson.dumps({"lines": lines[before:], "calls": rig.calls}))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        report = orjson.loads(pipe.read())
-    _, status = os.waitpid(pid, 0)
-    assert status == 0
+
+    def child() -> bytes:  # one request; what was served goes back to the parent
+        rig.calls = 0
+        before = len(rig.stream.getvalue().splitlines())
+        rig.recommend("child")
+        lines = rig.stream.getvalue().splitlines()
+        return orjson.dumps({"lines": lines[before:], "calls": rig.calls})
+
+    report = orjson.loads(in_forked_child(child))
     assert len(report["lines"]) == 1
     line = orjson.loads(report["lines"][0])
     validator.validate(line)

@@ -7,13 +7,14 @@ import random
 import subprocess
 import sys
 import threading
-import warnings
 from collections.abc import Iterator
 
 import pytest
 
 from interleave_sdk.interleaving import optimized as opt
 from interleave_sdk.interleaving.optimized import BackgroundSolver, OptimizedInterleaver, SolverCost
+
+from .conftest import in_forked_child
 
 assert opt.warm_up()
 
@@ -180,26 +181,15 @@ def test_a_forked_child_starts_with_an_empty_queue_and_its_own_thread(
     and its first cold pattern is queued, solved by its own thread, then served optimized."""
     method = cold(solver)
     method(PAIR, 6, random.Random(0))  # pending in the parent
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, then leave at once
-        code = 1
-        try:
-            fresh = (solver.started, solver.pending, solver.counts["queued"])
-            queued = method(OTHER_PATTERN, 6, random.Random(0)).detail["background"]  # type: ignore[index]
-            idle = solver.wait_idle(30)
-            served = method(OTHER_PATTERN, 6, random.Random(0)).method
-            os.write(write_end, repr((fresh, queued, idle, served)).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        reported = pipe.read().decode()
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+    def child() -> bytes:
+        fresh = (solver.started, solver.pending, solver.counts["queued"])
+        queued = method(OTHER_PATTERN, 6, random.Random(0)).detail["background"]  # type: ignore[index]
+        idle = solver.wait_idle(30)
+        served = method(OTHER_PATTERN, 6, random.Random(0)).method
+        return repr((fresh, queued, idle, served)).encode()
+
+    reported = in_forked_child(child).decode()
     assert reported == repr(((False, 0, 0), "queued", True, "test_background"))
     assert solver.pending == 2  # the parent's queue is untouched
 
