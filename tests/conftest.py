@@ -1,4 +1,4 @@
-"""Shared fixtures: toy rankers, a capturing sink, a manual clock, a forked-child runner, a
+"""Shared fixtures: toy rankers, an executor, a capturing sink, a manual clock, a forked-child runner, a
 decorated recommender factory, a gate that hung arms wait on, a runner for the sample programs,
 a local SSM endpoint (moto over HTTP) and one real PostgreSQL for the session.
 """
@@ -91,6 +91,15 @@ class CountingRanker:
         if isinstance(self.result, pd.DataFrame):
             return self.result.copy()
         return self.result
+
+
+@pytest.fixture
+def pool(request: pytest.FixtureRequest) -> Iterator[ArmExecutor]:
+    """A fresh two-worker executor per test, its threads named for the test module (so a leaked
+    thread says where it came from). Modules needing more workers define their own."""
+    executor = ArmExecutor(max_workers=2, thread_name_prefix=request.module.__name__.rsplit(".", 1)[-1])
+    yield executor
+    executor.shutdown()
 
 
 @pytest.fixture

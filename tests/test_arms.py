@@ -14,13 +14,6 @@ from interleave_sdk.testing import CapturingSink
 from .conftest import CountingRanker, frame
 
 
-@pytest.fixture
-def pool() -> Iterator[ArmExecutor]:
-    executor = ArmExecutor(max_workers=2, thread_name_prefix="arms")
-    yield executor
-    executor.shutdown()
-
-
 def build(
     mode: str,
     pool: ArmExecutor,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -13,13 +12,6 @@ from interleave_sdk import ArmExecutor, StaticConfig, interleaved, pinned
 from interleave_sdk.testing import CapturingSink
 
 from .conftest import frame
-
-
-@pytest.fixture
-def pool() -> Iterator[ArmExecutor]:
-    executor = ArmExecutor(max_workers=2, thread_name_prefix="candidates")
-    yield executor
-    executor.shutdown()
 
 
 class Stage:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,13 +11,6 @@ from interleave_sdk import ArmExecutor, StaticConfig, interleaved, pinned
 from interleave_sdk.testing import CapturingSink
 
 from .conftest import CountingRanker, frame
-
-
-@pytest.fixture
-def pool() -> Iterator[ArmExecutor]:
-    executor = ArmExecutor(max_workers=2, thread_name_prefix="pinning")
-    yield executor
-    executor.shutdown()
 
 
 def build(mode: str, pool: ArmExecutor, sink: CapturingSink) -> tuple[Any, CountingRanker, CountingRanker]:

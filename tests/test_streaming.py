@@ -56,13 +56,6 @@ def catalogue(seed: int) -> list[str]:
     return ids
 
 
-@pytest.fixture
-def pool() -> Iterator[ArmExecutor]:
-    executor = ArmExecutor(max_workers=2, thread_name_prefix="streaming")
-    yield executor
-    executor.shutdown()
-
-
 def build(
     rankers: dict[str, Any], pool: ArmExecutor, sink: CapturingSink, *, base: pd.DataFrame | None = None,
     parallel: bool = True, mode: str = "INTERLEAVE", timeout_ms: float = 5000.0,
