@@ -16,6 +16,7 @@ import pytest
 import sqlglot
 
 from interleave_sdk import bucket
+from interleave_sdk.analysis.sql import athena_ddl
 from interleave_sdk.observability.record import iso_utc
 
 from ..conftest import ROOT
@@ -168,3 +169,18 @@ def test_queries_and_athena_table_parse_as_athena_sql(path: str) -> None:
     }.items():
         text = text.replace(placeholder, value)
     assert len(sqlglot.parse(text, read="athena", error_level=sqlglot.ErrorLevel.RAISE)) == 1
+
+
+def test_the_ops_table_reads_the_objects_as_the_analysis_table_does() -> None:
+    """ranking_ops_athena.sql keeps the location and dt projection of athena_ddl()'s table."""
+    fill = {"database": "reco", "location": "s3://bucket/logs/", "first_day": "2026/11/29"}
+    sample = (QUERIES / "ranking_ops_athena.sql").read_text()
+    for name, value in fill.items():
+        sample = sample.replace(f"{{{name}}}", value)
+    package = athena_ddl(table="ranking_log", **fill)[0]
+
+    def storage(ddl: str) -> str:
+        return ddl[ddl.index("\nLOCATION ") :].strip().rstrip(";")
+
+    assert storage(sample) == storage(package)
+    assert "PARTITIONED BY (dt string)" in sample and "PARTITIONED BY (dt string)" in package
