@@ -256,27 +256,23 @@ def test_an_unreachable_endpoint_is_an_analysis_error_not_a_traceback(tmp_path):
     from interleave_sdk.errors import AnalysisError
 
     config = Config(retries={"max_attempts": 1}, connect_timeout=1)
-    closed = "http://127.0.0.1:9"
+
+    def refused(service: str) -> Any:  # a client whose every call meets a closed port
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url="http://127.0.0.1:9",
+            config=config,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+
     engine = AthenaEngine(
         database="db",
         table="log",
         output=OUTPUT,
-        client=boto3.client(
-            "athena",
-            region_name=REGION,
-            endpoint_url=closed,
-            config=config,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        ),
-        s3=boto3.client(
-            "s3",
-            region_name=REGION,
-            endpoint_url=closed,
-            config=config,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        ),
+        client=refused("athena"),
+        s3=refused("s3"),
     )
     feedback = pd.DataFrame(
         {"user_id": ["u"], "item_id": ["i"], "ts": ["2026-11-23T00:00:00Z"], "kind": ["click"]}
