@@ -1,6 +1,7 @@
-"""Shared fixtures: toy rankers, an executor, a capturing sink, a manual clock, a forked-child runner, a
-decorated recommender factory, a gate that hung arms wait on, a runner for the sample programs,
-a local SSM endpoint (moto over HTTP) and one real PostgreSQL for the session.
+"""Shared fixtures: toy rankers, an executor, a capturing sink, a manual clock, runners for
+concurrent callers and for a forked child, a decorated recommender factory, a gate that hung arms
+wait on, a runner for the sample programs, a local SSM endpoint (moto over HTTP) and one real
+PostgreSQL for the session.
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def concurrently(caller: Callable[[int], None], threads: int, timeout: float | None = None) -> None:
+    """``caller(0)`` .. ``caller(threads - 1)``, each on its own thread, all started before any is
+    joined; returns when every one has finished (or waited ``timeout`` seconds for each)."""
+    running = [threading.Thread(target=caller, args=(n,)) for n in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join(timeout)
 
 
 def in_forked_child(child: Callable[[], bytes]) -> bytes:

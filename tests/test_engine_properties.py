@@ -4,7 +4,6 @@ who is interleaved.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,8 @@ from hypothesis import strategies as st
 from interleave_sdk import ArmExecutor, StaticConfig, interleaved, replay
 from interleave_sdk.ids import canonical_ids
 from interleave_sdk.testing import CapturingSink
+
+from .conftest import concurrently
 
 #: One id drawn from the types a DataFrame column can hold, over a small shared value range so
 #: that the arms overlap (and equal values of different types meet: 3, np.int64(3), 3.0).
@@ -103,11 +104,7 @@ def test_32_concurrent_callers_with_healthy_arms_are_interleaved() -> None:
             recommend(f"t{n}-{i}")
 
     try:
-        threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        concurrently(caller, 32)
     finally:
         pool.shutdown()
     records = sink.records

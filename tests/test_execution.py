@@ -21,7 +21,7 @@ from interleave_sdk.decorator import interleaved
 from interleave_sdk.execution import ArmRun, run_arms
 from interleave_sdk.testing import CapturingSink
 
-from .conftest import ManualClock, in_forked_child
+from .conftest import ManualClock, concurrently, in_forked_child
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 
@@ -357,12 +357,8 @@ def test_concurrent_callers_with_healthy_arms_are_all_served() -> None:
         with lock:
             statuses.extend(mine)
 
-    threads = [threading.Thread(target=caller, args=(i,)) for i in range(32)]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        concurrently(caller, 32, timeout=60)
     finally:
         pool.shutdown(wait=True)
     assert len(statuses) == 32 * 500

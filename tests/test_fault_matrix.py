@@ -9,7 +9,6 @@ import asyncio
 import io
 import os
 import random
-import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +32,7 @@ from interleave_sdk import (
 )
 from interleave_sdk.ids import canonical_ids
 
-from .conftest import in_forked_child
+from .conftest import concurrently, in_forked_child
 
 VARIANTS = ["parallel", "sequential", "mode B"]
 variants = pytest.mark.parametrize("variant", VARIANTS)
@@ -362,11 +361,7 @@ def test_8_concurrent_callers_with_healthy_arms_are_all_served_as_configured(
         for i in range(25):
             rig.recommend(f"t{n}-{i}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    concurrently(worker, 8)
     lines = rig.lines()
     assert len(lines) == 200
     for line in lines[:5]:
