@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 import pandas as pd
 
 from ..analysis import rank_credit
@@ -38,6 +36,7 @@ from .click_models import ClickModel, get_click_model
 from .power import interleaving_power, needed, size_grid
 from .significance import sign_test_p
 from .simulator import traffic
+from .study_files import write_study
 from .video_recsys import VideoWorld, build_world
 from .video_recsys.rankers import RankerSpec
 
@@ -588,12 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         optimized_budget_ms=args.optimized_budget_ms,
     )
     result = study(settings, models=[m.strip() for m in args.models.split(",")])
-    args.out.mkdir(parents=True, exist_ok=True)
-    table = markdown(result)
-    (args.out / "multileaving.md").write_text(table, encoding="utf-8")
-    (args.out / "multileaving.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    sys.stdout.write(table)
-    print(f"study took {result['seconds']:.0f} s; files in {args.out}")
+    write_study(args.out, "multileaving", markdown(result), result)
     return 0
 
 

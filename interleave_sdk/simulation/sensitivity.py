@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from scipy import stats
 
 from .click_models import get_click_model
@@ -33,6 +31,7 @@ from .fast_path import ab_metrics, build_pool, draw_interleavings, resample_expe
 from .monitoring import fixed_horizon_power, monitor_interleaving
 from .power import sign_test_n80, welch_n80
 from .simulator import Scenario
+from .study_files import write_study
 
 MODELS = ("perfect", "navigational", "informational", "almost_random", "position_based")
 SEQUENTIAL_MODELS = ("navigational", "informational")
@@ -323,11 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not chosen:
             parser.error(f"--only matches no comparison; valid: {', '.join(c.label for c in COMPARISONS)}")
     study = run_study(factory, StudySettings(seed=args.seed, replicates=args.replicates), chosen)
-    table = markdown_table(study)
-    (args.out / "sensitivity.md").write_text(table, encoding="utf-8")
-    (args.out / "sensitivity.json").write_bytes(orjson.dumps(study, option=orjson.OPT_INDENT_2))
-    sys.stdout.write(table)
-    print(f"study took {study['seconds']:.0f} s; files in {args.out}")
+    write_study(args.out, "sensitivity", markdown_table(study), study)
     return 0
 
 
