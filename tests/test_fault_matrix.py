@@ -341,6 +341,16 @@ def test_7_generator_handlers_are_refused_at_decoration(variant: str, pool: ArmE
         decorate(async_generator_handler)
 
 
+def healthy_rig(variant: str, pool: ArmExecutor, *, items: int, timeout_ms: float) -> Rig:
+    """Both arms answer at once with ``items`` distinct items each (a0.. and b0..)."""
+    return Rig(
+        frame([f"a{i}" for i in range(items)]),
+        lambda user_id: frame([f"b{i}" for i in range(items)], "b"),
+        pool,
+        config_for(variant, timeout_ms=timeout_ms),
+    )
+
+
 # -- 8: concurrent callers lose interleaving --------------------------------------------------------
 
 
@@ -349,13 +359,7 @@ def test_8_concurrent_callers_with_healthy_arms_are_all_served_as_configured(
     variant: str, pool: ArmExecutor, validator: Any
 ) -> None:
     """8 threads x 25 calls, rate 1, healthy arms: every request interleaved (or B in mode B)."""
-    served = frame([f"a{i}" for i in range(10)])
-    rig = Rig(
-        served,
-        lambda user_id: frame([f"b{i}" for i in range(10)], "b"),
-        pool,
-        config_for(variant, timeout_ms=5000),
-    )
+    rig = healthy_rig(variant, pool, items=10, timeout_ms=5000)
 
     def worker(n: int) -> None:
         for i in range(25):
@@ -380,13 +384,7 @@ def test_9_a_forked_childs_first_request_is_served_as_configured(
     variant: str, pool: ArmExecutor, validator: Any
 ) -> None:
     """The parent's pool is started, then the process forks: the child's first request is not lost."""
-    served = frame([f"a{i}" for i in range(5)])
-    rig = Rig(
-        served,
-        lambda user_id: frame([f"b{i}" for i in range(5)], "b"),
-        pool,
-        config_for(variant, timeout_ms=2000),
-    )
+    rig = healthy_rig(variant, pool, items=5, timeout_ms=2000)
     rig.recommend("parent")  # starts the pool in the parent
 
     def child() -> bytes:  # one request; what was served goes back to the parent
