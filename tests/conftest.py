@@ -105,24 +105,23 @@ class CountingRanker:
 
 
 @pytest.fixture
-def pool(request: pytest.FixtureRequest) -> Iterator[ArmExecutor]:
-    """A fresh two-worker executor per test, its threads named for the test module (so a leaked
-    thread says where it came from). Modules needing more workers define their own."""
-    executor = ArmExecutor(max_workers=2, thread_name_prefix=request.module.__name__.rsplit(".", 1)[-1])
-    yield executor
-    executor.shutdown()
-
-
-@pytest.fixture
 def sink() -> CapturingSink:
     return CapturingSink()
 
 
 @pytest.fixture
-def executor() -> Iterator[ArmExecutor]:
-    pool = ArmExecutor(max_workers=2)
+def executor(request: pytest.FixtureRequest) -> Iterator[ArmExecutor]:
+    """A fresh two-worker executor per test, its threads named for the test module (so a leaked
+    thread says where it came from). Modules needing another size define their own."""
+    pool = ArmExecutor(max_workers=2, thread_name_prefix=request.module.__name__.rsplit(".", 1)[-1])
     yield pool
     pool.shutdown()
+
+
+@pytest.fixture
+def pool(executor: ArmExecutor) -> ArmExecutor:
+    """The same executor, under the name the engine tests use."""
+    return executor
 
 
 @pytest.fixture
