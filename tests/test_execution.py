@@ -252,35 +252,42 @@ def test_sequential_arms_past_the_budget_are_skipped(executor: ArmExecutor) -> N
     assert (result.others["D"].status, result.others["D"].reason) == ("skipped", "budget_exhausted")
 
 
+class HungArm:
+    """An arm that says it started (one release of ``started`` per call), then hangs until the
+    test sets ``release``."""
+
+    def __init__(self) -> None:
+        self.started = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def __call__(self) -> str:
+        self.started.release()
+        self.release.wait(10)
+        return "late"
+
+
 def test_only_work_past_its_deadline_counts_against_the_straggler_bound() -> None:
     """Arms running on time fill no bound; once past their deadline they do, and refuse new work."""
     clock = ManualClock()
     pool = ArmExecutor(max_workers=1, max_stragglers=2, thread_name_prefix="exec-test")
-    release = threading.Event()
-    started = threading.Semaphore(0)
-
-    def hang() -> str:
-        started.release()
-        release.wait(10)
-        return "late"
-
+    hang = HungArm()
     try:
         futures = [pool.submit("B", hang, (), {}, clock, clock.monotonic() + 1.0) for _ in range(2)]
         assert all(f is not None for f in futures)
-        assert started.acquire(timeout=5) and started.acquire(timeout=5)
+        assert hang.started.acquire(timeout=5) and hang.started.acquire(timeout=5)
         assert pool.stragglers == 0
         assert pool.submit("B", returning("on time"), (), {}, clock, clock.monotonic() + 1.0) is not None
         clock.advance(2.0)  # both hung arms are now past their deadline
         assert pool.stragglers == 2
         assert pool.submit("B", returning("x"), (), {}, clock, clock.monotonic() + 1.0) is None
-        release.set()
+        hang.release.set()
         for f in futures:
             assert f is not None
             f.result(timeout=5)
         assert pool.stragglers == 0
         assert pool.submit("B", returning("x"), (), {}, clock, clock.monotonic() + 1.0) is not None
     finally:
-        release.set()
+        hang.release.set()
         pool.shutdown(wait=True)
 
 
@@ -288,24 +295,17 @@ def test_a_saturated_pool_skips_the_arm_with_its_reason() -> None:
     """run_arms with every straggler slot held past its deadline: pool_saturated, baseline served."""
     clock = ManualClock()
     pool = ArmExecutor(max_workers=1, max_stragglers=1, thread_name_prefix="exec-test")
-    release = threading.Event()
-    started = threading.Event()
-
-    def hang() -> str:
-        started.set()
-        release.wait(10)
-        return "late"
-
+    hang = HungArm()
     try:
         assert pool.submit("B", hang, (), {}, clock, clock.monotonic()) is not None
-        assert started.wait(5)
+        assert hang.started.acquire(timeout=5)
         clock.advance(1.0)
         deadline = clock.monotonic() + 1.0
         result = run_arms(pool, True, deadline, clock, ("A", returning("a")), [("B", hang)], (), {})
         assert result.baseline.value == "a"
         assert (result.others["B"].status, result.others["B"].reason) == ("skipped", "pool_saturated")
     finally:
-        release.set()
+        hang.release.set()
         pool.shutdown(wait=True)
 
 
