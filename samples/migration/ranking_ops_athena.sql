@@ -4,6 +4,7 @@
 -- operational fields, in a table of its own beside the analysis's table over the same objects
 -- (interleave_sdk.analysis.sql.athena_ddl(), whose default name is ranking_log).
 -- dt is the day Firehose delivered a line (UTC), projected so no partition needs adding.
+-- Its LOCATION and TBLPROPERTIES are the analysis table's, so both read the same objects and days.
 CREATE EXTERNAL TABLE IF NOT EXISTS {database}.ranking_ops (
     event string,
     ts string,
