@@ -490,7 +490,7 @@ class Engine:
             call.fall_back(STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or "failed")
             return _HANDLER
         call.served = arm
-        call.items = single_arm_entries(call.ids[arm], arm)
+        call.items = single_arm_entries(call.ids[arm], arm, shared_ranks=not self.processors)
         return outcome.value
 
     def _interleaved(self, call: _Call, run: ArmRun) -> Any:
@@ -797,7 +797,7 @@ class Engine:
                 ids = ranking_ids(self.baseline, value, self.item_col)
             except RankerOutputError:
                 return []
-        return single_arm_entries(ids, self.baseline)
+        return single_arm_entries(ids, self.baseline, shared_ranks=not self.processors)
 
 
 async def _acall(

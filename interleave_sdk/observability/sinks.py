@@ -22,6 +22,10 @@ Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE  # the newline in the same buffer, no copy
+#: ``OPT_NON_STR_KEYS`` makes orjson take a slower path for every dict (twice the encode time of
+#: a ranking line); records have text keys unless a processor adds others, so the first attempt
+#: goes without it and only a record that needs it pays for it.
+_NON_STR_KEYS = orjson.OPT_NON_STR_KEYS
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _MAX_DEPTH = 64  # well inside orjson's own nesting limit
 
@@ -37,6 +41,10 @@ def dumps(record: Mapping[str, Any]) -> bytes:
 
 
 def _encode(record: Mapping[str, Any], options: int) -> bytes:
+    try:
+        return orjson.dumps(record, default=str, option=options & ~_NON_STR_KEYS)
+    except Exception:  # maybe only a non-text key: the slower path below tells
+        pass
     try:
         return orjson.dumps(record, default=str, option=options)
     except Exception as exc:  # orjson.JSONEncodeError, or whatever a default str() raised
