@@ -70,6 +70,20 @@ def error_text(error: BaseException) -> str:
         return f"{type(error).__name__}: <unprintable>"
 
 
+def _handler_kwargs(call: _Call, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The handler's keyword arguments: with ``candidates`` once the shared stage delivered them."""
+    return call.handler_kwargs if call.handler_kwargs is not None else kwargs
+
+
+def _answer(call: _Call, served: Any) -> Any:
+    """What the caller gets: the served object, else the handler's very result or exception."""
+    if served is not _HANDLER:
+        return served
+    if call.handler_error is not None:
+        raise call.handler_error
+    return call.handler_value
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
     """The decorator's options, validated once at decoration (see ``decorator.interleaved``)."""
@@ -170,12 +184,9 @@ class _Call:
         try:
             value = self.wrapped(*args, **kwargs)
         except BaseException as exc:
-            self.handler_error = exc
-            self.handler_state = _DONE
+            self._kept_error(exc)
             raise
-        self.handler_value = value
-        self.handler_state = _DONE
-        return value
+        return self._kept(value)
 
     async def run_handler_async(self, *args: Any, **kwargs: Any) -> Any:
         """:meth:`run_handler` for an ``async def`` handler."""
@@ -183,12 +194,18 @@ class _Call:
         try:
             value = await self.wrapped(*args, **kwargs)
         except BaseException as exc:
-            self.handler_error = exc
-            self.handler_state = _DONE
+            self._kept_error(exc)
             raise
+        return self._kept(value)
+
+    def _kept(self, value: Any) -> Any:
         self.handler_value = value
         self.handler_state = _DONE
         return value
+
+    def _kept_error(self, error: BaseException) -> None:
+        self.handler_error = error
+        self.handler_state = _DONE
 
 
 class Engine:
@@ -241,19 +258,11 @@ class Engine:
         try:
             try:
                 served = self._serve(call, instance, args, kwargs)
-            except Exception as exc:  # a defect of ours: logged, never the caller's problem
-                logger.exception("interleave-sdk: internal error, serving the decorated function")
-                call.served = None
-                call.fall_back("internal_error", exc)
-                served = _HANDLER
-            if served is not _HANDLER:
-                return served
-            if call.handler_state == _NOT_RUN:
-                kw = call.handler_kwargs if call.handler_kwargs is not None else kwargs
-                self._time_handler(call, args, kw)
-            if call.handler_error is not None:
-                raise call.handler_error
-            return call.handler_value
+            except Exception as exc:
+                served = self._internal_error(call, exc)
+            if served is _HANDLER and call.handler_state == _NOT_RUN:
+                self._time_handler(call, args, _handler_kwargs(call, kwargs))
+            return _answer(call, served)
         finally:
             self._record(call)
 
@@ -269,28 +278,20 @@ class Engine:
         try:
             try:
                 served = await self._serve_async(call, instance, args, kwargs)
-            except Exception as exc:  # a defect of ours: logged, never the caller's problem
-                logger.exception("interleave-sdk: internal error, serving the decorated function")
-                call.served = None
-                call.fall_back("internal_error", exc)
-                served = _HANDLER
-            if served is not _HANDLER:
-                return served
-            if call.handler_state == _NOT_RUN:
-                kw = call.handler_kwargs if call.handler_kwargs is not None else kwargs
-                clock = self.clock
-                start = clock.monotonic()
-                try:
-                    await call.run_handler_async(*args, **kw)
-                except BaseException:  # kept on the call; re-raised below as the very object
-                    pass
-                finally:
-                    call.handler_ms = (clock.monotonic() - start) * 1e3
-            if call.handler_error is not None:
-                raise call.handler_error
-            return call.handler_value
+            except Exception as exc:
+                served = self._internal_error(call, exc)
+            if served is _HANDLER and call.handler_state == _NOT_RUN:
+                await self._time_handler_async(call, args, _handler_kwargs(call, kwargs))
+            return _answer(call, served)
         finally:
             self._record(call)
+
+    def _internal_error(self, call: _Call, exc: Exception) -> Any:
+        """A defect of ours: logged, never the caller's problem; the handler's answer is served."""
+        logger.exception("interleave-sdk: internal error, serving the decorated function")
+        call.served = None
+        call.fall_back("internal_error", exc)
+        return _HANDLER
 
     async def _serve_async(
         self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -603,14 +604,23 @@ class Engine:
 
     def _time_handler(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Run the handler alone (every path but interleaving), keeping its latency."""
-        clock = self.clock
-        start = clock.monotonic()
+        start = self.clock.monotonic()
         try:
             call.run_handler(*args, **kwargs)
         except BaseException:  # kept on the call; the caller re-raises the very object
             pass
         finally:
-            call.handler_ms = (clock.monotonic() - start) * 1e3
+            call.handler_ms = (self.clock.monotonic() - start) * 1e3
+
+    async def _time_handler_async(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """:meth:`_time_handler` for an ``async def`` handler."""
+        start = self.clock.monotonic()
+        try:
+            await call.run_handler_async(*args, **kwargs)
+        except BaseException:  # kept on the call; the caller re-raises the very object
+            pass
+        finally:
+            call.handler_ms = (self.clock.monotonic() - start) * 1e3
 
     def _validated(self, outcome: ArmOutcome, call: _Call) -> ArmOutcome:
         """The outcome, turned ``invalid`` when its value is not a usable ranking; keeps the ids."""
@@ -824,11 +834,8 @@ async def _acall(
                 value = await value
     except asyncio.CancelledError:
         raise
-    except Exception as exc:
-        end = clock.monotonic()
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
-    except BaseException as exc:
-        if not contain:
+    except BaseException as exc:  # an arm's failure is data; the handler's BaseException is not
+        if not (contain or isinstance(exc, Exception)):
             raise
         end = clock.monotonic()
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
