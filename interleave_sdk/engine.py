@@ -30,7 +30,7 @@ from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
 from .context import _LAST_RANKING_ID, _PIN
 from .errors import RankerOutputError, StreamError
-from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, run_arms
+from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, on_time, run_arms, skipped_in_turn
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
 from .observability.metrics import EmfMetrics
@@ -342,14 +342,10 @@ class Engine:
         if not parallel:
             base = await _acall(self.baseline, baseline_fn, args, kwargs, clock, contain=contain)
             for arm, fn in others:
-                if not base.ok:
-                    results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
-                elif clock.monotonic() >= deadline:
-                    results[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
-                else:
-                    results[arm] = _on_time(
-                        await _acall(arm, fn, args, kwargs, clock, contain=True), deadline
-                    )
+                skipped = skipped_in_turn(arm, base, deadline, clock)
+                results[arm] = skipped or on_time(
+                    await _acall(arm, fn, args, kwargs, clock, contain=True), deadline
+                )
             return ArmRun(base, results)
         tasks = {
             arm: asyncio.ensure_future(_acall(arm, fn, args, kwargs, clock, contain=True))
@@ -367,7 +363,7 @@ class Engine:
             if not base.ok:
                 results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
             elif task.done() and not task.cancelled():
-                results[arm] = _on_time(task.result(), deadline)
+                results[arm] = on_time(task.result(), deadline)
             else:
                 results[arm] = ArmOutcome(arm, "timeout")
         return ArmRun(base, results)
@@ -842,13 +838,6 @@ async def _acall(
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
     end = clock.monotonic()
     return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
-
-
-def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
-    """A result ready after the deadline is a ``timeout`` (as in the threaded runner)."""
-    if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
-        return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
-    return outcome
 
 
 class _Contained:

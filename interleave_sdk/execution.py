@@ -311,13 +311,10 @@ def run_arms(
     if not parallel:
         base = call_arm(base_arm, base_fn, args, kwargs, clock)
         for arm, fn in others:
-            if base.error is not None:
-                outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
-            elif clock.monotonic() >= deadline:
-                outcomes[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
-            else:
-                outcome = call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True)
-                outcomes[arm] = _on_time(outcome, deadline)
+            skipped = skipped_in_turn(arm, base, deadline, clock)
+            outcomes[arm] = skipped or on_time(
+                call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True), deadline
+            )
         return ArmRun(base, outcomes)
 
     started: list[tuple[str, Future[ArmOutcome] | ArmOutcome]] = []
@@ -345,11 +342,23 @@ def run_arms(
             _abandon(pending)
             outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
         else:
-            outcomes[arm] = _on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
+            outcomes[arm] = on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
     return ArmRun(base, outcomes)
 
 
-def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
+def skipped_in_turn(arm: str, base: ArmOutcome, deadline: float, clock: Clock) -> ArmOutcome | None:
+    """Sequential mode's rule for an arm whose turn comes after the baseline: the ``skipped``
+    outcome when the baseline failed or the deadline has passed, else None (run it). Shared by
+    the threaded runner and the event-loop one (``engine``), so both modes skip alike.
+    """
+    if not base.ok:
+        return ArmOutcome(arm, "skipped", reason="baseline_failed")
+    if clock.monotonic() >= deadline:
+        return ArmOutcome(arm, "skipped", reason="budget_exhausted")
+    return None
+
+
+def on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
     """A result ready after the deadline becomes ``timeout``; a late error stays an error."""
     if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
         return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
