@@ -501,7 +501,7 @@ class Engine:
         if not base.ok:
             if self.baseline_ranker is not None:  # a distinct baseline arm failed: the handler serves
                 call.fall_back(
-                    STATUS_REASONS.get(base.status, "arm_error"), _unwrapped(base.error) or "failed"
+                    STATUS_REASONS.get(base.status, "arm_error"), base.error or "failed"
                 )
             return _HANDLER  # else the handler itself raised: its exception, kept, is re-raised
         base = call.outcomes[self.baseline] = self._validated(base, call)
@@ -553,13 +553,12 @@ class Engine:
         if self.baseline_ranker is None:
             baseline_fn: Callable[..., Any] = call.run_handler
         else:
-            baseline_fn = _Contained(
-                self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
-            )
+            baseline_fn = self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
         others = [(arm, self._callable(arm, r, instance, alone=False)) for arm, r in self.others.items()]
         return run_arms(
-            self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs
-        )
+            self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs,
+            contain_baseline=self.baseline_ranker is not None,  # a distinct baseline is an arm like any other
+        )  # fmt: skip
 
     def _merge(self, call: _Call, method: str, seed_strategy: str) -> pd.DataFrame:
         """Draw the interleaving and build the merged frame; the call is updated only on success."""
@@ -652,9 +651,7 @@ class Engine:
             return "arm_error", f"ranker {arm!r} was skipped ({outcome.reason})"
         if outcome.status == "timeout":
             return "timeout", f"ranker {arm!r} did not finish within the {timeout_ms:g} ms deadline"
-        return STATUS_REASONS.get(outcome.status, "arm_error"), _unwrapped(
-            outcome.error
-        ) or f"ranker {arm!r} failed"
+        return STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or f"ranker {arm!r} failed"
 
     def _callable(
         self, arm: str, ranker: Ranker, instance: Any, *, alone: bool = False
@@ -786,7 +783,7 @@ class Engine:
             outcome.status,  # type: ignore[arg-type]
             latency_ms=outcome.latency_ms,
             rows=_rows(outcome.value),
-            error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
+            error=None if outcome.error is None else error_text(outcome.error),
             top=top,
             produced=_produced(call, arm, outcome),
         )
@@ -838,38 +835,6 @@ async def _acall(
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
     end = clock.monotonic()
     return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
-
-
-class _Contained:
-    """A distinct baseline arm: any BaseException it raises becomes an Exception (an arm failure).
-
-    The baseline arm runs on the calling thread, where the runner lets BaseException through for
-    the handler's sake; a separate baseline *ranker* is an arm like any other and must not stop
-    the request.
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return self.fn(*args, **kwargs)
-        except Exception:
-            raise
-        except BaseException as exc:
-            raise _ArmAborted(exc) from exc
-
-
-class _ArmAborted(Exception):
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(error_text(cause))
-        self.cause = cause
-
-
-def _unwrapped(error: BaseException | None) -> BaseException | None:
-    return error.cause if isinstance(error, _ArmAborted) else error
 
 
 class _MissingInstance:

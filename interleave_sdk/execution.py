@@ -290,6 +290,8 @@ def run_arms(
     others: Sequence[tuple[str, Callable[..., Any]]],
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
+    *,
+    contain_baseline: bool = False,
 ) -> ArmRun:
     """Run the baseline and every other arm once each and apply the deadline (``clock`` seconds).
 
@@ -303,13 +305,15 @@ def run_arms(
     or on scheduling luck, and a non-baseline arm's ``BaseException`` is an ``error`` outcome.
 
     The baseline's own failure is not handled here: its outcome carries the exception for the
-    caller to re-raise (a ``BaseException`` of the baseline propagates), and the other arms are
+    caller to re-raise (a ``BaseException`` of the baseline propagates, unless
+    ``contain_baseline``: a baseline that is a ranker, not the handler), and the other arms are
     then ``skipped`` (``baseline_failed``) without waiting for them.
     """
     base_arm, base_fn = baseline
+    contain = contain_baseline
     outcomes: dict[str, ArmOutcome] = {}
     if not parallel:
-        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        base = call_arm(base_arm, base_fn, args, kwargs, clock, contain_base_exceptions=contain)
         for arm, fn in others:
             skipped = skipped_in_turn(arm, base, deadline, clock)
             outcomes[arm] = skipped or on_time(
@@ -329,7 +333,7 @@ def run_arms(
         else:
             started.append((arm, future))
     try:
-        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        base = call_arm(base_arm, base_fn, args, kwargs, clock, contain_base_exceptions=contain)
     except BaseException:  # the handler's own BaseException: nobody will wait for the others
         for _, pending in started:
             if isinstance(pending, Future):
