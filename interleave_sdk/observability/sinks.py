@@ -1,7 +1,9 @@
 """Where ranking records go: one JSON line on stdout by default (CloudWatch picks it up).
 
-A sink is any callable taking the record dict. Serialisation uses orjson; values it does not know
-(e.g. a ``Decimal`` item id) are written as their ``str()``. The line is never lost to encoding:
+A sink is any callable taking the record dict; it only reads it (small parts of a record, such
+as a one-arm list's ``ranks`` maps, may be shared with other records; a processor gets its own).
+Serialisation uses orjson; values it does not know (e.g. a ``Decimal`` item id) are written as
+their ``str()``. The line is never lost to encoding:
 when a record cannot be encoded as it is (a string with a lone surrogate, an int beyond 64 bits,
 an object whose ``str()`` raises, nesting too deep), a sanitised copy is written instead, with
 an ``encode_error`` field saying why, so the ranking still reaches the log and the problem is
