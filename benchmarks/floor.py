@@ -1,4 +1,4 @@
-"""Case 5: the SDK against the floor, a hand-written version of the same steps with no safety.
+"""Case 6: the SDK against the floor, a hand-written version of the same steps with no safety.
 
 The floor is what a careful engineer would write inline for one experiment: a cached config dict,
 a sha256 bucket, the other arm on a ``ThreadPoolExecutor``, id lists, a plain Team Draft, the
@@ -258,7 +258,7 @@ def _pyarrow_version() -> str | None:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    """Case 5: this process (pyarrow importable if installed), then a child without pyarrow."""
+    """Case 6: this process (pyarrow importable if installed), then a child without pyarrow."""
     results = {"with_pyarrow_if_installed": measure(quick)}
     code = (
         "import sys; sys.modules['pyarrow'] = None\n"  # import pyarrow now raises ImportError
@@ -277,7 +277,7 @@ def run(quick: bool) -> dict[str, Any]:
 
 def render(figures: dict[str, Any]) -> list[str]:
     """Lines for the report: per variant, p50/p99 of each side and the SDK/floor ratios."""
-    lines = ["", "5. SDK vs the floor (hand-written, no safety); ratio = SDK / floor"]
+    lines = ["", "6. SDK vs the floor (hand-written, no safety); ratio = SDK / floor"]
     targets = "targets: interleaved p50 <= 1.2x, p99 <= 1.5x; baseline overhead <= 1.3x"
     lines.append("   " + targets)
     for variant, fig in figures.items():

@@ -15,6 +15,7 @@ import dataclasses
 import inspect
 import logging
 import math
+import os
 import random
 import re
 from collections.abc import Callable, Hashable, Mapping
@@ -29,7 +30,7 @@ from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
 from .context import _LAST_RANKING_ID, _PIN
 from .errors import RankerOutputError, StreamError
-from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, run_arms
+from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, on_time, run_arms, skipped_in_turn
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
 from .observability.metrics import EmfMetrics
@@ -68,6 +69,20 @@ def error_text(error: BaseException) -> str:
         return f"{type(error).__name__}: {error}"
     except Exception:  # a __str__ that raises must not cost the line
         return f"{type(error).__name__}: <unprintable>"
+
+
+def _handler_kwargs(call: _Call, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The handler's keyword arguments: with ``candidates`` once the shared stage delivered them."""
+    return call.handler_kwargs if call.handler_kwargs is not None else kwargs
+
+
+def _answer(call: _Call, served: Any) -> Any:
+    """What the caller gets: the served object, else the handler's very result or exception."""
+    if served is not _HANDLER:
+        return served
+    if call.handler_error is not None:
+        raise call.handler_error
+    return call.handler_value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,12 +185,9 @@ class _Call:
         try:
             value = self.wrapped(*args, **kwargs)
         except BaseException as exc:
-            self.handler_error = exc
-            self.handler_state = _DONE
+            self._kept_error(exc)
             raise
-        self.handler_value = value
-        self.handler_state = _DONE
-        return value
+        return self._kept(value)
 
     async def run_handler_async(self, *args: Any, **kwargs: Any) -> Any:
         """:meth:`run_handler` for an ``async def`` handler."""
@@ -183,12 +195,18 @@ class _Call:
         try:
             value = await self.wrapped(*args, **kwargs)
         except BaseException as exc:
-            self.handler_error = exc
-            self.handler_state = _DONE
+            self._kept_error(exc)
             raise
+        return self._kept(value)
+
+    def _kept(self, value: Any) -> Any:
         self.handler_value = value
         self.handler_state = _DONE
         return value
+
+    def _kept_error(self, error: BaseException) -> None:
+        self.handler_error = error
+        self.handler_state = _DONE
 
 
 class Engine:
@@ -241,19 +259,11 @@ class Engine:
         try:
             try:
                 served = self._serve(call, instance, args, kwargs)
-            except Exception as exc:  # a defect of ours: logged, never the caller's problem
-                logger.exception("interleave-sdk: internal error, serving the decorated function")
-                call.served = None
-                call.fall_back("internal_error", exc)
-                served = _HANDLER
-            if served is not _HANDLER:
-                return served
-            if call.handler_state == _NOT_RUN:
-                kw = call.handler_kwargs if call.handler_kwargs is not None else kwargs
-                self._time_handler(call, args, kw)
-            if call.handler_error is not None:
-                raise call.handler_error
-            return call.handler_value
+            except Exception as exc:
+                served = self._internal_error(call, exc)
+            if served is _HANDLER and call.handler_state == _NOT_RUN:
+                self._time_handler(call, args, _handler_kwargs(call, kwargs))
+            return _answer(call, served)
         finally:
             self._record(call)
 
@@ -269,28 +279,20 @@ class Engine:
         try:
             try:
                 served = await self._serve_async(call, instance, args, kwargs)
-            except Exception as exc:  # a defect of ours: logged, never the caller's problem
-                logger.exception("interleave-sdk: internal error, serving the decorated function")
-                call.served = None
-                call.fall_back("internal_error", exc)
-                served = _HANDLER
-            if served is not _HANDLER:
-                return served
-            if call.handler_state == _NOT_RUN:
-                kw = call.handler_kwargs if call.handler_kwargs is not None else kwargs
-                clock = self.clock
-                start = clock.monotonic()
-                try:
-                    await call.run_handler_async(*args, **kw)
-                except BaseException:  # kept on the call; re-raised below as the very object
-                    pass
-                finally:
-                    call.handler_ms = (clock.monotonic() - start) * 1e3
-            if call.handler_error is not None:
-                raise call.handler_error
-            return call.handler_value
+            except Exception as exc:
+                served = self._internal_error(call, exc)
+            if served is _HANDLER and call.handler_state == _NOT_RUN:
+                await self._time_handler_async(call, args, _handler_kwargs(call, kwargs))
+            return _answer(call, served)
         finally:
             self._record(call)
+
+    def _internal_error(self, call: _Call, exc: Exception) -> Any:
+        """A defect of ours: logged, never the caller's problem; the handler's answer is served."""
+        logger.exception("interleave-sdk: internal error, serving the decorated function")
+        call.served = None
+        call.fall_back("internal_error", exc)
+        return _HANDLER
 
     async def _serve_async(
         self, call: _Call, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -340,14 +342,10 @@ class Engine:
         if not parallel:
             base = await _acall(self.baseline, baseline_fn, args, kwargs, clock, contain=contain)
             for arm, fn in others:
-                if not base.ok:
-                    results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
-                elif clock.monotonic() >= deadline:
-                    results[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
-                else:
-                    results[arm] = _on_time(
-                        await _acall(arm, fn, args, kwargs, clock, contain=True), deadline
-                    )
+                skipped = skipped_in_turn(arm, base, deadline, clock)
+                results[arm] = skipped or on_time(
+                    await _acall(arm, fn, args, kwargs, clock, contain=True), deadline
+                )
             return ArmRun(base, results)
         tasks = {
             arm: asyncio.ensure_future(_acall(arm, fn, args, kwargs, clock, contain=True))
@@ -365,7 +363,7 @@ class Engine:
             if not base.ok:
                 results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
             elif task.done() and not task.cancelled():
-                results[arm] = _on_time(task.result(), deadline)
+                results[arm] = on_time(task.result(), deadline)
             else:
                 results[arm] = ArmOutcome(arm, "timeout")
         return ArmRun(base, results)
@@ -490,7 +488,7 @@ class Engine:
             call.fall_back(STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or "failed")
             return _HANDLER
         call.served = arm
-        call.items = single_arm_entries(call.ids[arm], arm)
+        call.items = single_arm_entries(call.ids[arm], arm, shared_ranks=not self.processors)
         return outcome.value
 
     def _interleaved(self, call: _Call, run: ArmRun) -> Any:
@@ -503,7 +501,7 @@ class Engine:
         if not base.ok:
             if self.baseline_ranker is not None:  # a distinct baseline arm failed: the handler serves
                 call.fall_back(
-                    STATUS_REASONS.get(base.status, "arm_error"), _unwrapped(base.error) or "failed"
+                    STATUS_REASONS.get(base.status, "arm_error"), base.error or "failed"
                 )
             return _HANDLER  # else the handler itself raised: its exception, kept, is re-raised
         base = call.outcomes[self.baseline] = self._validated(base, call)
@@ -555,13 +553,12 @@ class Engine:
         if self.baseline_ranker is None:
             baseline_fn: Callable[..., Any] = call.run_handler
         else:
-            baseline_fn = _Contained(
-                self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
-            )
+            baseline_fn = self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
         others = [(arm, self._callable(arm, r, instance, alone=False)) for arm, r in self.others.items()]
         return run_arms(
-            self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs
-        )
+            self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs,
+            contain_baseline=self.baseline_ranker is not None,  # a distinct baseline is an arm like any other
+        )  # fmt: skip
 
     def _merge(self, call: _Call, method: str, seed_strategy: str) -> pd.DataFrame:
         """Draw the interleaving and build the merged frame; the call is updated only on success."""
@@ -603,14 +600,23 @@ class Engine:
 
     def _time_handler(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Run the handler alone (every path but interleaving), keeping its latency."""
-        clock = self.clock
-        start = clock.monotonic()
+        start = self.clock.monotonic()
         try:
             call.run_handler(*args, **kwargs)
         except BaseException:  # kept on the call; the caller re-raises the very object
             pass
         finally:
-            call.handler_ms = (clock.monotonic() - start) * 1e3
+            call.handler_ms = (self.clock.monotonic() - start) * 1e3
+
+    async def _time_handler_async(self, call: _Call, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """:meth:`_time_handler` for an ``async def`` handler."""
+        start = self.clock.monotonic()
+        try:
+            await call.run_handler_async(*args, **kwargs)
+        except BaseException:  # kept on the call; the caller re-raises the very object
+            pass
+        finally:
+            call.handler_ms = (self.clock.monotonic() - start) * 1e3
 
     def _validated(self, outcome: ArmOutcome, call: _Call) -> ArmOutcome:
         """The outcome, turned ``invalid`` when its value is not a usable ranking; keeps the ids."""
@@ -645,9 +651,7 @@ class Engine:
             return "arm_error", f"ranker {arm!r} was skipped ({outcome.reason})"
         if outcome.status == "timeout":
             return "timeout", f"ranker {arm!r} did not finish within the {timeout_ms:g} ms deadline"
-        return STATUS_REASONS.get(outcome.status, "arm_error"), _unwrapped(
-            outcome.error
-        ) or f"ranker {arm!r} failed"
+        return STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or f"ranker {arm!r} failed"
 
     def _callable(
         self, arm: str, ranker: Ranker, instance: Any, *, alone: bool = False
@@ -779,7 +783,7 @@ class Engine:
             outcome.status,  # type: ignore[arg-type]
             latency_ms=outcome.latency_ms,
             rows=_rows(outcome.value),
-            error=None if outcome.error is None else error_text(_unwrapped(outcome.error) or outcome.error),
+            error=None if outcome.error is None else error_text(outcome.error),
             top=top,
             produced=_produced(call, arm, outcome),
         )
@@ -797,7 +801,7 @@ class Engine:
                 ids = ranking_ids(self.baseline, value, self.item_col)
             except RankerOutputError:
                 return []
-        return single_arm_entries(ids, self.baseline)
+        return single_arm_entries(ids, self.baseline, shared_ranks=not self.processors)
 
 
 async def _acall(
@@ -824,55 +828,13 @@ async def _acall(
                 value = await value
     except asyncio.CancelledError:
         raise
-    except Exception as exc:
-        end = clock.monotonic()
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
-    except BaseException as exc:
-        if not contain:
+    except BaseException as exc:  # an arm's failure is data; the handler's BaseException is not
+        if not (contain or isinstance(exc, Exception)):
             raise
         end = clock.monotonic()
         return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
     end = clock.monotonic()
     return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
-
-
-def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
-    """A result ready after the deadline is a ``timeout`` (as in the threaded runner)."""
-    if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
-        return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)
-    return outcome
-
-
-class _Contained:
-    """A distinct baseline arm: any BaseException it raises becomes an Exception (an arm failure).
-
-    The baseline arm runs on the calling thread, where the runner lets BaseException through for
-    the handler's sake; a separate baseline *ranker* is an arm like any other and must not stop
-    the request.
-    """
-
-    __slots__ = ("fn",)
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return self.fn(*args, **kwargs)
-        except Exception:
-            raise
-        except BaseException as exc:
-            raise _ArmAborted(exc) from exc
-
-
-class _ArmAborted(Exception):
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(error_text(cause))
-        self.cause = cause
-
-
-def _unwrapped(error: BaseException | None) -> BaseException | None:
-    return error.cause if isinstance(error, _ArmAborted) else error
 
 
 class _MissingInstance:
@@ -924,9 +886,15 @@ def _config_entry(snapshot: ConfigSnapshot | None) -> dict[str, Any]:
 
 
 def _new_id() -> str:
-    import uuid
+    """A random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex`` writes it.
 
-    return uuid.uuid4().hex
+    Built from the bytes directly: ``uuid.UUID`` validates and converts through an int, a third
+    of this step's cost on every call.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 def _checked_id(factory: Callable[[], str]) -> str:

@@ -278,6 +278,8 @@ def run_arms(
     others: Sequence[tuple[str, Callable[..., Any]]],
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
+    *,
+    contain_baseline: bool = False,
 ) -> ArmRun:
     """Run the baseline and every other arm once each and apply the deadline (``clock`` seconds).
 
@@ -291,21 +293,20 @@ def run_arms(
     or on scheduling luck, and a non-baseline arm's ``BaseException`` is an ``error`` outcome.
 
     The baseline's own failure is not handled here: its outcome carries the exception for the
-    caller to re-raise (a ``BaseException`` of the baseline propagates), and the other arms are
+    caller to re-raise (a ``BaseException`` of the baseline propagates, unless
+    ``contain_baseline``: a baseline that is a ranker, not the handler), and the other arms are
     then ``skipped`` (``baseline_failed``) without waiting for them.
     """
     base_arm, base_fn = baseline
+    contain = contain_baseline
     outcomes: dict[str, ArmOutcome] = {}
     if not parallel:
-        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        base = call_arm(base_arm, base_fn, args, kwargs, clock, contain_base_exceptions=contain)
         for arm, fn in others:
-            if base.error is not None:
-                outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
-            elif clock.monotonic() >= deadline:
-                outcomes[arm] = ArmOutcome(arm, "skipped", reason="budget_exhausted")
-            else:
-                outcome = call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True)
-                outcomes[arm] = _on_time(outcome, deadline)
+            skipped = skipped_in_turn(arm, base, deadline, clock)
+            outcomes[arm] = skipped or on_time(
+                call_arm(arm, fn, args, kwargs, clock, contain_base_exceptions=True), deadline
+            )
         return ArmRun(base, outcomes)
 
     started: list[tuple[str, Future[ArmOutcome] | ArmOutcome]] = []
@@ -320,7 +321,7 @@ def run_arms(
         else:
             started.append((arm, future))
     try:
-        base = call_arm(base_arm, base_fn, args, kwargs, clock)
+        base = call_arm(base_arm, base_fn, args, kwargs, clock, contain_base_exceptions=contain)
     except BaseException:  # the handler's own BaseException: nobody will wait for the others
         for _, pending in started:
             if isinstance(pending, Future):
@@ -333,11 +334,23 @@ def run_arms(
             _abandon(pending)
             outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
         else:
-            outcomes[arm] = _on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
+            outcomes[arm] = on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
     return ArmRun(base, outcomes)
 
 
-def _on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
+def skipped_in_turn(arm: str, base: ArmOutcome, deadline: float, clock: Clock) -> ArmOutcome | None:
+    """Sequential mode's rule for an arm whose turn comes after the baseline: the ``skipped``
+    outcome when the baseline failed or the deadline has passed, else None (run it). Shared by
+    the threaded runner and the event-loop one (``engine``), so both modes skip alike.
+    """
+    if not base.ok:
+        return ArmOutcome(arm, "skipped", reason="baseline_failed")
+    if clock.monotonic() >= deadline:
+        return ArmOutcome(arm, "skipped", reason="budget_exhausted")
+    return None
+
+
+def on_time(outcome: ArmOutcome, deadline: float) -> ArmOutcome:
     """A result ready after the deadline becomes ``timeout``; a late error stays an error."""
     if outcome.ok and outcome.finished is not None and outcome.finished > deadline:
         return ArmOutcome(outcome.arm, "timeout", latency_ms=outcome.latency_ms)

@@ -6,6 +6,7 @@ import contextvars
 import inspect
 import logging
 import random
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -93,6 +94,16 @@ def test_ranking_id_reaches_the_caller_without_touching_its_objects(
         else:
             assert result.attrs["ranking_id"] == sink.last["ranking_id"]
     assert len({r["ranking_id"] for r in sink.records}) == 2
+
+
+def test_ranking_ids_are_version_4_uuids_in_hex(make_recommender: Make, sink: CapturingSink) -> None:
+    """Without an id_factory, each ranking id is a fresh random UUID written as 32 hex digits."""
+    recommend, _, _ = make_recommender(sampling_rate=1.0)
+    for _ in range(20):
+        recommend("u1", {})
+    ids = [record["ranking_id"] for record in sink.records]
+    assert all(uuid.UUID(hex=i).version == 4 and uuid.UUID(hex=i).hex == i for i in ids)
+    assert all(uuid.UUID(hex=i).variant == uuid.RFC_4122 for i in ids) and len(set(ids)) == 20
 
 
 def test_a_cached_frame_returned_twice_keeps_its_attrs(sink: CapturingSink) -> None:

@@ -214,6 +214,21 @@ def test_the_baselines_own_base_exception_propagates_unchanged(executor: ArmExec
 
 
 @MODES
+def test_a_contained_baselines_base_exception_is_its_error_outcome(
+    executor: ArmExecutor, parallel: bool
+) -> None:
+    """contain_baseline (a baseline ranker, not the handler): its SystemExit is data, others skipped."""
+    exc = SystemExit(3)
+    clock = SYSTEM_CLOCK
+    result = run_arms(
+        executor, parallel, clock.monotonic() + 5.0, clock, ("A", raising(exc)), [("B", returning("b"))],
+        (), {}, contain_baseline=True,
+    )  # fmt: skip
+    assert result.baseline.status == "error" and result.baseline.error is exc
+    assert result.others["B"].status == "skipped" and result.others["B"].reason == "baseline_failed"
+
+
+@MODES
 def test_a_failed_baseline_skips_the_other_arms(executor: ArmExecutor, parallel: bool) -> None:
     """The baseline raising: its exception is in its outcome, the others are baseline_failed."""
     exc = ValueError("handler bug")

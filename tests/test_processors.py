@@ -60,3 +60,17 @@ def test_a_failing_processor_is_skipped_and_noted(sink: CapturingSink) -> None:
     assert record["team"] == "reco" and len(record["processor_errors"]) == 2
     assert "KeyError" in record["processor_errors"][0]
     assert "returned str" in record["processor_errors"][1]
+
+
+def test_a_processor_changing_an_items_ranks_does_not_reach_the_next_line(sink: CapturingSink) -> None:
+    """One-arm items are built from a cached skeleton; what a processor writes into one stays in it."""
+
+    def scribble(record: dict[str, Any]) -> dict[str, Any]:
+        for item in record["items"]:
+            item["ranks"]["A"] = -1
+        return record
+
+    recommend = build(sink, scribble, mode="A")
+    recommend("u1")
+    build(sink, mode="A")("u2")
+    assert [item["ranks"] for item in sink.last["items"]] == [{"A": 1}, {"A": 2}]

@@ -91,3 +91,9 @@ def test_sanitising_leaves_the_callers_record_alone() -> None:
     snapshot = repr(record)
     written(record)
     assert repr(record) == snapshot and "encode_error" not in record
+
+
+def test_a_non_text_key_a_processor_added_is_written_as_text() -> None:
+    """Keys that are not text (an int a processor added) still encode, as orjson writes them."""
+    line = written(base_record(counts={7: "seven"}))
+    assert line["counts"] == {"7": "seven"} and "encode_error" not in line

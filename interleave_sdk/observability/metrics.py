@@ -34,6 +34,10 @@ METRIC_UNITS: dict[str, str] = {
     "Fallbacks": "Count",
     "Interleaved": "Count",
 }
+#: Arm -> its latency metric, for the arms METRIC_UNITS names (other arms' latencies are not sent).
+_LATENCY_NAMES: dict[str, str] = {
+    arm: name for arm in ("A", "B") if (name := LATENCY_METRIC.format(arm=arm)) in METRIC_UNITS
+}
 
 
 class EmfMetrics:
@@ -50,6 +54,9 @@ class EmfMetrics:
             raise ValueError(f"namespace must be ASCII and not start with ':', got {namespace!r}")
         self.namespace = namespace
         self._dimensions = [list(dims) for dims in DIMENSION_SETS]
+        #: The ``Metrics`` list per set of metrics present: a handful of shapes, built once each
+        #: (like the dimensions, shared by every line and never changed).
+        self._metric_lists: dict[tuple[str, ...], list[dict[str, str]]] = {}
 
     def __call__(self, record: Mapping[str, Any], started: datetime) -> dict[str, Any]:
         """The members to merge into ``record``: ``_aws`` plus dimension and metric values."""
@@ -60,9 +67,8 @@ class EmfMetrics:
             REASON_DIMENSION: str(reason) if reason else NO_FALLBACK,
         }
         for arm, entry in record.get("arms", {}).items():
-            latency = entry.get("latency_ms")
-            name = LATENCY_METRIC.format(arm=arm)
-            if latency is not None and name in METRIC_UNITS:
+            name = _LATENCY_NAMES.get(arm)
+            if name is not None and (latency := entry.get("latency_ms")) is not None:
                 members[name] = latency
         timings = record.get("timings", {})
         if timings.get("merge_ms") is not None:
@@ -70,15 +76,19 @@ class EmfMetrics:
         members["RequestTime"] = timings["total_ms"]
         members["Fallbacks"] = 1 if reason else 0
         members["Interleaved"] = 1 if record["served"] == "interleaved" else 0
+        present = tuple(name for name in METRIC_UNITS if name in members)
+        metrics = self._metric_lists.get(present)
+        if metrics is None:
+            metrics = self._metric_lists[present] = [
+                {"Name": name, "Unit": METRIC_UNITS[name]} for name in present
+            ]
         members["_aws"] = {
             "Timestamp": int(started.timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": self.namespace,
                     "Dimensions": self._dimensions,
-                    "Metrics": [
-                        {"Name": name, "Unit": unit} for name, unit in METRIC_UNITS.items() if name in members
-                    ],
+                    "Metrics": metrics,
                 }
             ],
         }

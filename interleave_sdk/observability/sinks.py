@@ -1,7 +1,9 @@
 """Where ranking records go: one JSON line on stdout by default (CloudWatch picks it up).
 
-A sink is any callable taking the record dict. Serialisation uses orjson; values it does not know
-(e.g. a ``Decimal`` item id) are written as their ``str()``. The line is never lost to encoding:
+A sink is any callable taking the record dict; it only reads it (small parts of a record, such
+as a one-arm list's ``ranks`` maps, may be shared with other records; a processor gets its own).
+Serialisation uses orjson; values it does not know (e.g. a ``Decimal`` item id) are written as
+their ``str()``. The line is never lost to encoding:
 when a record cannot be encoded as it is (a string with a lone surrogate, an int beyond 64 bits,
 an object whose ``str()`` raises, nesting too deep), a sanitised copy is written instead, with
 an ``encode_error`` field saying why, so the ranking still reaches the log and the problem is
@@ -22,6 +24,10 @@ Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE  # the newline in the same buffer, no copy
+#: ``OPT_NON_STR_KEYS`` makes orjson take a slower path for every dict (twice the encode time of
+#: a ranking line); records have text keys unless a processor adds others, so the first attempt
+#: goes without it and only a record that needs it pays for it.
+_NON_STR_KEYS = orjson.OPT_NON_STR_KEYS
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _MAX_DEPTH = 64  # well inside orjson's own nesting limit
 
@@ -37,6 +43,10 @@ def dumps(record: Mapping[str, Any]) -> bytes:
 
 
 def _encode(record: Mapping[str, Any], options: int) -> bytes:
+    try:
+        return orjson.dumps(record, default=str, option=options & ~_NON_STR_KEYS)
+    except Exception:  # maybe only a non-text key: the slower path below tells
+        pass
     try:
         return orjson.dumps(record, default=str, option=options)
     except Exception as exc:  # orjson.JSONEncodeError, or whatever a default str() raised
