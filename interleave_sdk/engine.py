@@ -41,7 +41,7 @@ from .observability.record import (
     ranking_record,
     single_arm_entries,
 )
-from .observability.sinks import Sink
+from .observability.sinks import JsonLineSink, Sink
 from .reasons import STATUS_REASONS, FallbackReason
 from .streaming import ArmStream, ServedAlone, StreamingArm, StreamingRanker, is_streaming
 
@@ -238,6 +238,9 @@ class Engine:
         self.id_factory = options.id_factory
         self.metrics = options.metrics
         self.processors = options.processors
+        #: Records may share their small ``ranks`` maps only when nothing but the SDK's own line
+        #: writer sees them: a user's sink or processor may keep or change what it is given.
+        self._share_ranks = not self.processors and type(self.sink) is JsonLineSink
         self.candidate_stage = options.candidates
         #: Arms whose ranker streams (``rank_stream`` or a generator function; streaming.py).
         self.streaming = frozenset(arm for arm, r in options.rankers.items() if is_streaming(r))
@@ -488,7 +491,7 @@ class Engine:
             call.fall_back(STATUS_REASONS.get(outcome.status, "arm_error"), outcome.error or "failed")
             return _HANDLER
         call.served = arm
-        call.items = single_arm_entries(call.ids[arm], arm, shared_ranks=not self.processors)
+        call.items = single_arm_entries(call.ids[arm], arm, shared_ranks=self._share_ranks)
         return outcome.value
 
     def _interleaved(self, call: _Call, run: ArmRun) -> Any:
@@ -801,7 +804,7 @@ class Engine:
                 ids = ranking_ids(self.baseline, value, self.item_col)
             except RankerOutputError:
                 return []
-        return single_arm_entries(ids, self.baseline, shared_ranks=not self.processors)
+        return single_arm_entries(ids, self.baseline, shared_ranks=self._share_ranks)
 
 
 async def _acall(

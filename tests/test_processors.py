@@ -74,3 +74,24 @@ def test_a_processor_changing_an_items_ranks_does_not_reach_the_next_line(sink: 
     recommend("u1")
     build(sink, mode="A")("u2")
     assert [item["ranks"] for item in sink.last["items"]] == [{"A": 1}, {"A": 2}]
+
+
+def test_a_user_sink_changing_an_items_ranks_does_not_reach_the_next_line() -> None:
+    """Records handed to a user's sink are its own: what it writes into one stays in it."""
+    seen: list[dict[str, Any]] = []
+
+    def scribbling_sink(record: dict[str, Any]) -> None:
+        if not seen:
+            for item in record["items"]:
+                item["ranks"]["A"] = -1
+        seen.append(record)
+
+    config = StaticConfig(mode="A")
+
+    @interleaved(rankers={"B": lambda user_id: frame(["b"])}, config=config, sink=scribbling_sink)
+    def recommend(user_id: str) -> pd.DataFrame:
+        return frame(["a", "c"])
+
+    recommend("u1")
+    recommend("u2")
+    assert [item["ranks"] for item in seen[1]["items"]] == [{"A": 1}, {"A": 2}]

@@ -143,7 +143,8 @@ def single_arm_entries(ids: Sequence[Any], arm: str, *, shared_ranks: bool = Fal
     This runs on every call that is not interleaved, so it copies a cached skeleton per item
     (one C-level dict copy) instead of building each dict field by field. With ``shared_ranks``
     the small ``ranks`` maps are shared between records (2.5x cheaper); the engine asks for that
-    only when no processor can see the record, and sinks only read it.
+    only when the SDK's own :class:`~.sinks.JsonLineSink` is the only reader (no processor, no
+    user sink), since anyone else may keep or change a record.
     """
     skeleton = _skeleton(arm, len(ids))
     out: list[dict[str, Any]] = []

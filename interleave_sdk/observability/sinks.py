@@ -1,7 +1,6 @@
 """Where ranking records go: one JSON line on stdout by default (CloudWatch picks it up).
 
-A sink is any callable taking the record dict; it only reads it (small parts of a record, such
-as a one-arm list's ``ranks`` maps, may be shared with other records; a processor gets its own).
+A sink is any callable taking the record dict; each record a user's sink receives is its own.
 Serialisation uses orjson; values it does not know (e.g. a ``Decimal`` item id) are written as
 their ``str()``. The line is never lost to encoding:
 when a record cannot be encoded as it is (a string with a lone surrogate, an int beyond 64 bits,
