@@ -572,8 +572,8 @@ class Engine:
         # is the baseline.
         ordered = {arm: ids[arm] for arm in self.arms}
         result = interleave(method, ordered, k, random.Random(seed))
-        # A streaming arm's ids are what it pulled (its LazyRanking is never iterated whole).
-        ordered = {arm: call.streams[arm].ids if arm in call.streams else ids[arm] for arm in self.arms}
+        if call.streams:  # a streaming arm's ids are what it pulled (never iterated whole)
+            ordered = {arm: call.streams[arm].ids if arm in call.streams else ids[arm] for arm in self.arms}
         positions = {arm: {item: i for i, item in enumerate(arm_ids)} for arm, arm_ids in ordered.items()}
         picks = [(team, positions[team][item]) for item, team in zip(result.items, result.teams, strict=True)]
         # Baseline first: the merged frame keeps the baseline's column order.
@@ -585,7 +585,7 @@ class Engine:
         merged.attrs = {**frames[self.baseline].attrs, "ranking_id": call.ranking_id}
         call.items = item_entries(result.items, result.teams, positions)
         call.method = result.method
-        call.method_detail = getattr(result, "detail", None)
+        call.method_detail = result.detail
         call.seed = {"strategy": strategy, "value": seed}
         call.k = k
         call.top = {arm: arm_ids[:k] for arm, arm_ids in ordered.items()}

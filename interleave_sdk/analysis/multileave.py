@@ -348,10 +348,10 @@ def _duckdb_attribution(
     window_seconds: int,
 ) -> pd.DataFrame:
     """``attribution.sql`` on DuckDB over the N-arm items, as the two-arm engine runs it."""
-    import duckdb
-
     from . import sql
-    from .engine import kinds_relation
+    from .engine import import_duckdb, kinds_relation
+
+    duckdb = import_duckdb()
 
     def naive(frame: pd.DataFrame) -> pd.DataFrame:
         out: pd.DataFrame = frame.copy()
