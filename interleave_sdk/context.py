@@ -33,11 +33,6 @@ def pinned(arm: object) -> Iterator[None]:
         _PIN.reset(token)
 
 
-def current_pin() -> object:
-    """The pin in force in this context, or ``None``."""
-    return _PIN.get()
-
-
 def last_ranking_id() -> str | None:
     """The ranking id of the last decorated call made in this context (``None`` before any).
 

@@ -139,17 +139,12 @@ class PatternCache:
         self.size = size
         self._entries: OrderedDict[Pattern, Distribution | FallbackReason] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: Pattern) -> Distribution | FallbackReason | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            if entry is not None:
+                self._entries.move_to_end(key)
             return entry
 
     def put(self, key: Pattern, entry: Distribution | FallbackReason) -> None:
@@ -162,14 +157,13 @@ class PatternCache:
                 self._entries.popitem(last=False)
 
     def __contains__(self, key: object) -> bool:
-        """Whether ``key`` has an entry, without counting a hit or a miss or refreshing it."""
+        """Whether ``key`` has an entry, without refreshing its place in the LRU order."""
         with self._lock:
             return key in self._entries
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)

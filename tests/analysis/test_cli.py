@@ -291,5 +291,6 @@ def test_alpha_reaches_both_verdicts_and_the_table_shows_the_sequential_decision
     assert main([*argv, "--alpha", "0.01"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "α = 0.01" in lines[0]
-    decision = next(line for line in lines if "sequential decision" in line)
-    assert payload["sequential"]["decision"] in decision or "continue" in decision
+    decision = next(line for line in lines if "sequential decision" in line).split()
+    expected = payload["sequential"]["decision"]
+    assert decision[2] == expected and (expected == "continue" or decision[3] == "wins")
