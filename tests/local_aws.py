@@ -8,18 +8,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import moto.athena.urls
 from moto.server import ThreadedMotoServer
 
 from interleave_sdk.config.ssm import make_client
 
 REGION = "us-east-1"
 
+# botocore speaks Athena either as JSON-RPC (``POST /`` with an ``X-Amz-Target`` header, before
+# 1.44.x) or as rest-json (``POST /query-executions`` and so on, since). moto routes an operation
+# from its botocore model whichever form arrives, but its server only registers Athena's ``/`` path
+# and answers every other path with an HTML 404. Registering every path for the Athena handler lets
+# either botocore reach it, so the tests do not depend on which protocol the installed botocore uses.
+_ATHENA_ANY_PATH = "{0}/.*$"
+
+
+def moto_server() -> ThreadedMotoServer:
+    """moto's threaded server on 127.0.0.1 and a port the OS picks, speaking both Athena protocols."""
+    paths = moto.athena.urls.url_paths
+    paths.setdefault(_ATHENA_ANY_PATH, paths["{0}/$"])
+    return ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
 
 class LocalSSM:
     """moto's threaded server on 127.0.0.1 and a port the OS picks (port 0), warmed up."""
 
     def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = moto_server()
         self._server.start()
         self._running = True
         host, port = self._server.get_host_and_port()

@@ -21,14 +21,13 @@ import duckdb
 import pytest
 import sqlglot
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from interleave_sdk.analysis import sql
 from interleave_sdk.analysis.athena import AthenaEngine
 from interleave_sdk.analysis.engine import _COMPAT_MACROS
 
 from ..conftest import dummy_aws_credentials
-from ..local_aws import REGION
+from ..local_aws import REGION, moto_server
 
 BUCKET = "analysis-bucket"
 OUTPUT = f"s3://{BUCKET}/athena/"
@@ -39,7 +38,7 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's threaded server on a free loopback port, with dummy credentials only."""
     with pytest.MonkeyPatch.context() as mp:
         dummy_aws_credentials(mp, str(tmp_path_factory.mktemp("aws") / "absent"))
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server = moto_server()
         server.start()
         host, port = server.get_host_and_port()
         yield f"http://{host}:{port}"
