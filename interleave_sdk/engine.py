@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from . import bucketing
+from .candidates import own_candidates
 from .clock import SYSTEM_CLOCK, Clock
 from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
@@ -111,6 +112,7 @@ class _Call:
     __slots__ = (
         "bucket",
         "candidates",
+        "contest_depth",
         "error",
         "handler_error",
         "handler_kwargs",
@@ -162,6 +164,7 @@ class _Call:
         self.method_detail: Mapping[str, Any] | None = None
         self.seed: dict[str, Any] | None = None
         self.k: int | None = None
+        self.contest_depth: int | None = None
         self.items: list[dict[str, Any]] | None = None
         self.merge_ms: float | None = None
         self.candidates: dict[str, Any] | None = None
@@ -341,6 +344,7 @@ class Engine:
             baseline_fn = self._callable(self.baseline, self.baseline_ranker, instance)
             contain = True
         others = [(arm, self._callable(arm, ranker, instance)) for arm, ranker in self.others.items()]
+        others = own_candidates(others, kwargs)
         results: dict[str, ArmOutcome] = {}
         if not parallel:
             base = await _acall(self.baseline, baseline_fn, args, kwargs, clock, contain=contain)
@@ -558,6 +562,7 @@ class Engine:
         else:
             baseline_fn = self._callable(self.baseline, self.baseline_ranker, instance, alone=False)
         others = [(arm, self._callable(arm, r, instance, alone=False)) for arm, r in self.others.items()]
+        others = own_candidates(others, kwargs)
         return run_arms(
             self.executor, parallel, deadline, self.clock, (self.baseline, baseline_fn), others, args, kwargs,
             contain_baseline=self.baseline_ranker is not None,  # a distinct baseline is an arm like any other
@@ -586,6 +591,7 @@ class Engine:
         call.items = item_entries(result.items, result.teams, positions)
         call.method = result.method
         call.method_detail = result.detail
+        call.contest_depth = result.contest
         call.seed = {"strategy": strategy, "value": seed}
         call.k = k
         call.top = {arm: arm_ids[:k] for arm, arm_ids in ordered.items()}
@@ -770,6 +776,7 @@ class Engine:
             method_detail=call.method_detail,
             seed=call.seed,
             k=call.k,
+            contest_depth=call.contest_depth,
             config=_config_entry(snapshot),
             candidates=call.candidates,
             arms=arms,

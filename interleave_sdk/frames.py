@@ -94,14 +94,48 @@ def merged_frame(
                 data[column] = np.concatenate(parts).take(where)
             else:
                 data[column] = type(first)._concat_same_type(parts).take(where)
-        else:  # the arms disagree on this column: let pandas find a common dtype
-            series = [
-                pd.Series(part) if part is not None else pd.Series(np.nan, index=range(len(table)))
-                for part, table in zip(parts, tables, strict=True)
-            ]
-            data[column] = pd.concat(series, ignore_index=True).array.take(where)
+        else:  # the arms disagree on this column (or one lacks it): exact values or object
+            data[column] = _exact_column(parts, tables, where)
     data[source_col] = _arm_names(tuple(arms)).take(arm_of)
     return _frame(data, n)
+
+
+def _exact_column(parts: list[Any], tables: list[pd.DataFrame], where: Any) -> Any:
+    """The picked rows of a column the arms type differently, every value exactly as returned.
+
+    pandas' common dtype is kept only when it changes no picked value and no value's type
+    (int32 with int64 is exact; int64 with float64 or uint64 becomes float64 and is not:
+    1,400,000,000,000,000,001 would be served as 1.4e18, a duplicate of its neighbour). Otherwise
+    the column is ``object`` and holds each arm's own values. An arm that lacks the column gives
+    missing values (NaN) on its rows.
+    """
+    own = [
+        pd.Series(part, copy=False).astype(object)
+        if part is not None
+        else pd.Series(np.nan, index=range(len(table)), dtype=object)
+        for part, table in zip(parts, tables, strict=True)
+    ]
+    originals = pd.concat(own, ignore_index=True).to_numpy(dtype=object).take(where)
+    present = [
+        pd.Series(part, copy=False) if part is not None else pd.Series(np.nan, index=range(len(table)))
+        for part, table in zip(parts, tables, strict=True)
+    ]
+    common = pd.concat(present, ignore_index=True).array.take(where)
+    if common.dtype != object and all(map(_same, pd.Series(common).astype(object), originals)):
+        return common
+    return originals
+
+
+def _same(merged: Any, original: Any) -> bool:
+    """``merged`` is ``original``: the same type and value (NaN is NaN)."""
+    if merged is original:
+        return True
+    if type(merged) is not type(original):
+        return False
+    try:
+        return bool(merged == original) or bool(merged != merged and original != original)
+    except (TypeError, ValueError):  # NA-like or array-like values: not provably the same
+        return False
 
 
 def _frame(data: dict[Any, Any], rows: int) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -208,6 +209,52 @@ def _float_ids(arm: str, array: np.ndarray[Any, Any]) -> list[CanonicalId]:
         if not integral.any():
             return array.astype(np.float64).tolist()  # type: ignore[no-any-return]
     return canonical_ids(arm, array.tolist())
+
+
+#: Text that spells a number in float form (a point or an exponent): ``101.0``, ``1e-07``, ``.5``.
+_FLOAT_SPELLING = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
+
+
+def id_text(value: object) -> str | None:
+    """An item id as the analysis compares it: the text of its canonical form (None if missing).
+
+    The log holds canonical ids (ints and floats as JSON numbers, strings as strings) and every
+    engine reads them as text (DuckDB, Athena and the pandas reference agree: ``str()`` of the
+    int or float). Feedback ids arrive typed by their source (a CSV is all text, JSON and Parquet
+    keep numbers, PostgreSQL ``numeric`` is a ``Decimal``), so each is mapped to that same text:
+    numbers through :func:`canonical_id` (``101.0`` -> ``"101"``), and text that spells a number
+    in float form (``"101.0"``, ``"1e-7"``) as that number. Other text is kept as it is, so
+    ``"007"`` stays a string id. The one cost: a string id that spells a float (``"2.0"``) is read
+    as the number it spells; such ids are rare, and their clicks are counted as
+    ``item_not_in_ranking`` rather than lost silently.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        if _FLOAT_SPELLING.fullmatch(text) and not text.lstrip("+-").isdigit():
+            return _spelled_number(text)
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    try:
+        return str(canonical_id(value))
+    except _Refused:
+        if isinstance(value, (float, np.floating)) and value != value:
+            return None
+        if isinstance(value, Decimal) and value.is_finite():  # no float equals it: the nearest
+            return _spelled_number(str(value))
+        return str(value)
+
+
+def _spelled_number(text: str) -> str:
+    """The canonical text of the number ``text`` spells (exactly, for integral values)."""
+    exact = Decimal(text)
+    if exact == exact.to_integral_value() and INT_MIN <= exact <= INT_MAX:
+        return str(int(exact))
+    return str(_real(float(text)))
 
 
 def _shown(value: object) -> str:

@@ -16,7 +16,9 @@ Where pulling happens (the contract the engine relies on):
   before each pull. A pull that is already under way cannot be interrupted (Python cannot stop a
   thread); the deadline check bounds how many start late.
 
-Every item is validated as it is pulled (a mapping or frame row with a non-null, hashable item id
+Every row is copied when it is pulled (a generator may reuse one dict per yield, a common cursor
+optimisation: kept by reference, every served row would be the last one pulled while the log says
+otherwise), then validated (a mapping or frame row with a non-null, hashable item id
 not seen before in this stream). A stream that raises, yields junk or a duplicate, or runs out of
 time midway raises :class:`~interleave_sdk.errors.StreamError` naming the fallback reason; the engine
 then serves the baseline. The part already pulled is never served half-merged: a merge either
@@ -81,7 +83,7 @@ class ArmStream:
         self.item_col = item_col
         self.clock = clock
         self.ids: list[Hashable] = []
-        self.rows: list[Mapping[Any, Any]] = []
+        self.rows: list[dict[Any, Any]] = []
         self.exhausted = False
         self.deadline: float | None = None  # set by the engine before the merge pulls lazily
         self._items = items
@@ -136,7 +138,8 @@ class ArmStream:
                     f"mapping with {self.item_col!r} or a DataFrame batch"
                 )
 
-    def _add(self, row: Mapping[Any, Any]) -> None:
+    def _add(self, pulled: Mapping[Any, Any]) -> None:
+        row = dict(pulled)  # the ranker may reuse its mapping for the next row
         if self.item_col not in row:
             raise self._invalid(f"yielded a row without {self.item_col!r} after {self.produced} items")
         try:
@@ -170,7 +173,7 @@ class ArmStream:
 
     def frame(self) -> pd.DataFrame:
         """The pulled rows as a DataFrame (row ``i`` is item ``ids[i]``), for the merged frame."""
-        frame: pd.DataFrame = pd.DataFrame.from_records([dict(row) for row in self.rows])
+        frame: pd.DataFrame = pd.DataFrame.from_records(self.rows)
         return frame
 
     def close(self) -> None:

@@ -112,3 +112,91 @@ def test_a_stage_past_the_deadline_serves_the_handler_without_candidates(
     assert stage.calls == 1 and seen == [("A", None)]
     assert sink.last["fallback_reason"] == "candidates_timeout"
     assert sink.last["candidates"]["status"] == "timeout"
+
+
+def scored_candidates(user_id: str) -> pd.DataFrame:
+    """Ten candidates with a shared score, best first."""
+    return pd.DataFrame(
+        {"item_id": [f"c{i}" for i in range(10)], "score": [float(10 - i) for i in range(10)]}
+    )
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_an_arm_rescoring_a_candidate_frame_in_place_does_not_change_the_other_arm(
+    pool: ArmExecutor, sink: CapturingSink, parallel: bool
+) -> None:
+    """B negates and re-sorts its candidates in place; A's list (and its scores) stay its own."""
+    rescored = threading.Event()
+
+    def rank_b(user_id: str, candidates: pd.DataFrame) -> pd.DataFrame:
+        candidates["score"] = -candidates["score"].to_numpy()[::-1]  # re-scored and re-sorted
+        candidates["item_id"] = candidates["item_id"].to_numpy()[::-1]
+        rescored.set()
+        return candidates.head(5)
+
+    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=parallel, timeout_ms=5000)
+
+    @interleaved(
+        rankers={"B": rank_b}, candidates=scored_candidates, config=config, sink=sink, executor=pool, k=5
+    )
+    def recommend(user_id: str, candidates: pd.DataFrame | None = None) -> pd.DataFrame:
+        assert candidates is not None
+        rescored.wait(2.0 if parallel else 0.0)  # in parallel, read only once B has written
+        return candidates.head(5)  # A's list is the candidates' top, a view of the stage's frame
+
+    for n in range(5):
+        rescored.clear()
+        served = recommend(f"u{n}")
+        record = sink.last
+        assert record["served"] == "interleaved"
+        assert record["arms"]["A"]["top"] == ["c0", "c1", "c2", "c3", "c4"]
+        assert record["arms"]["B"]["top"] == ["c9", "c8", "c7", "c6", "c5"]
+        by_item = dict(zip(served["item_id"], served["score"], strict=True))
+        for item, score in by_item.items():
+            number = int(item[1:])
+            assert score == (float(10 - number) if number < 5 else -float(10 - number))
+
+
+def test_an_arm_mutating_candidate_dicts_in_place_does_not_change_the_other_arm(
+    pool: ArmExecutor, sink: CapturingSink
+) -> None:
+    """Non-DataFrame candidates are deep-copied per arm: B's writes never reach A."""
+
+    def stage(user_id: str) -> list[dict[str, Any]]:
+        return [{"item_id": f"c{i}", "score": float(10 - i)} for i in range(10)]
+
+    def rank_b(user_id: str, candidates: list[dict[str, Any]]) -> pd.DataFrame:
+        for row in candidates:
+            row["score"] = -row["score"]
+        candidates.reverse()
+        return pd.DataFrame(candidates[:5])
+
+    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=False)
+
+    @interleaved(rankers={"B": rank_b}, candidates=stage, config=config, sink=sink, executor=pool, k=5)
+    def recommend(user_id: str, candidates: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+        assert candidates is not None
+        return pd.DataFrame(candidates)  # built now; B runs after A in sequential mode
+
+    seen: list[list[dict[str, Any]]] = []
+
+    @interleaved(rankers={"B": rank_b}, candidates=stage, config=config, sink=sink, executor=pool, k=5)
+    def keeps_rows(user_id: str, candidates: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+        assert candidates is not None
+        seen.append(candidates)
+        return pd.DataFrame(candidates[:5])
+
+    recommend("u1")
+    assert sink.last["arms"]["A"]["top"] == ["c0", "c1", "c2", "c3", "c4"]
+    keeps_rows("u2")
+    assert [row["score"] for row in seen[0]] == [float(10 - i) for i in range(10)]
+
+
+def test_uncopyable_candidates_are_shared_as_they_are() -> None:
+    """An object deepcopy refuses (a lock, a cursor) is passed as is: the read-only contract."""
+    from interleave_sdk.candidates import private_copy
+
+    lock = threading.Lock()
+    assert private_copy(lock) is lock
+    rows = [{"a": 1}]
+    assert private_copy(rows) == rows and private_copy(rows)[0] is not rows[0]

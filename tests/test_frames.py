@@ -99,3 +99,69 @@ def test_ranking_ids_refuse_a_missing_or_doubled_item_column() -> None:
     levels = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("item_id", "x"), ("item_id", "y")]))
     with pytest.raises(frames.RankerOutputError, match="'item_id' is not a single column"):
         frames.ranking_ids("A", levels, "item_id")
+
+
+BIG = 1_400_000_000_000_000_001
+MIXES = {
+    # ids and a score column typed differently by the two arms; the common dtype would round
+    "int64+uint64": (
+        pd.DataFrame(
+            {"item_id": np.arange(BIG, BIG + 6, dtype=np.int64), "score": np.arange(6, dtype=np.int64)}
+        ),
+        pd.DataFrame(
+            {
+                "item_id": np.arange(BIG + 10, BIG + 16, dtype=np.uint64),
+                "score": np.full(6, 2**63 + 1, dtype=np.uint64),
+            }
+        ),
+    ),
+    "int64+float64": (
+        pd.DataFrame(
+            {
+                "item_id": np.arange(BIG, BIG + 6, dtype=np.int64),
+                "score": np.arange(BIG, BIG + 6, dtype=np.int64),
+            }
+        ),
+        pd.DataFrame({"item_id": np.arange(6, dtype=np.float64) + 0.5, "score": np.linspace(0.1, 0.6, 6)}),
+    ),
+    "int32+str": (
+        pd.DataFrame({"item_id": np.arange(6, dtype=np.int32), "score": np.arange(6, dtype=np.int32)}),
+        pd.DataFrame({"item_id": [f"s{i}" for i in range(6)], "score": [f"high{i}" for i in range(6)]}),
+    ),
+}
+
+
+def plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (int64 and int are both ints)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@pytest.mark.usefixtures("column_path")
+@pytest.mark.parametrize("mix", sorted(MIXES))
+def test_differently_typed_arms_are_served_exactly(mix: str) -> None:
+    """Every served value is the arm's own value and type, and the ids equal the log and replay."""
+    from interleave_sdk import StaticConfig, interleaved, replay
+    from interleave_sdk.testing import CapturingSink
+
+    frame_a, frame_b = MIXES[mix]
+    sink = CapturingSink()
+    config = StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=False)
+
+    @interleaved(rankers={"B": lambda user_id: frame_b}, config=config, sink=sink, k=8, metrics=False)
+    def recommend(user_id: str) -> pd.DataFrame:
+        return frame_a
+
+    for user in ("u1", "u2", "u3"):
+        served = recommend(user)
+        record = sink.last
+        assert record["served"] == "interleaved"
+        own = {"A": frame_a, "B": frame_b}
+        rows = {arm: {plain(v): i for i, v in enumerate(own[arm]["item_id"])} for arm in own}
+        for _, row in served.iterrows():
+            source = own[row["source_ranker"]].iloc[rows[row["source_ranker"]][plain(row["item_id"])]]
+            for column in ("item_id", "score"):
+                got, expected = plain(row[column]), plain(source[column])
+                assert got == expected and type(got) is type(expected), (column, got, expected)
+        ids = [plain(v) for v in served["item_id"]]
+        assert len(set(ids)) == len(ids)
+        assert ids == [item["item_id"] for item in record["items"]] == list(replay(record).items)

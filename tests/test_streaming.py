@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from interleave_sdk import ArmExecutor, StaticConfig, interleave, interleaved
+from interleave_sdk import ArmExecutor, StaticConfig, interleave, interleaved, replay
 from interleave_sdk.clock import SYSTEM_CLOCK
 from interleave_sdk.errors import StreamError
 from interleave_sdk.interleaving.api import Interleaving, register, unregister
@@ -107,6 +107,33 @@ def test_full_and_streaming_arms_mix(pool: ArmExecutor, sink: CapturingSink) -> 
         "team_draft_v1", {"A": ["a", "b", "c", "d"], "B": b.ids}, K, random.Random(record["seed"]["value"])
     )
     assert list(served["item_id"]) == list(expected.items)
+
+
+class ReusedRow:
+    """A generator ranker that yields the same dict every time, refilled (a cursor's habit)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+
+    def rank_stream(self, user_id: str) -> Iterator[Any]:
+        row: dict[str, Any] = {}
+        for i, item in enumerate(self.ids):
+            row["item_id"], row["score"] = item, float(-i)
+            yield row
+
+
+def test_a_stream_reusing_one_dict_per_row_is_served_as_logged(
+    pool: ArmExecutor, sink: CapturingSink
+) -> None:
+    """Each row is copied when pulled: the served ids and scores are the ones logged and replayed."""
+    b = ReusedRow([f"r{i}" for i in range(20)])
+    served = build({"B": b}, pool, sink, base=frame([f"a{i}" for i in range(20)], "A"))("u1")
+    record = sink.last
+    assert record["served"] == "interleaved"
+    logged = [item["item_id"] for item in record["items"]]
+    assert list(served["item_id"]) == logged == list(replay(record).items)
+    from_b = served[served["source_ranker"] == "B"]
+    assert list(from_b["score"]) == [-float(b.ids.index(item)) for item in from_b["item_id"]]
 
 
 def test_dataframe_batches_are_rows(pool: ArmExecutor, sink: CapturingSink) -> None:

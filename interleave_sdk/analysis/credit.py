@@ -3,6 +3,12 @@
 A rule is a pair that must agree: a boolean SQL expression for ``credit.sql`` (over ``x``, the
 clicked item, and ``m``, its impression) and the same test on a pandas frame for the reference.
 Names resolve through a registry; an unknown name raises an error listing the valid ones.
+
+Short arms: ``contest_depth`` (an impression column, ``m.contest_depth`` in SQL) is where the
+contest ended: items drafted after an arm ran out fill slots only the longer arm could fill, so a
+click there says nothing about preference. ``competitive`` credits no one for them, exactly as
+for the shared top prefix (docs/concepts.md, "Short arms"); rank credit does the same
+(``rank_credit.py``).
 """
 
 from __future__ import annotations
@@ -56,9 +62,10 @@ def _every_item(items: pd.DataFrame) -> pd.Series[bool]:
     return every
 
 
-def _outside_common_prefix(items: pd.DataFrame) -> pd.Series[bool]:
-    outside: pd.Series[bool] = items["position"] > items["prefix_len"]
-    return outside
+def _contested(items: pd.DataFrame) -> pd.Series[bool]:
+    position = items["position"]
+    contested: pd.Series[bool] = (position > items["prefix_len"]) & (position <= items["contest_depth"])
+    return contested
 
 
 TEAM_DRAFT = register(
@@ -75,9 +82,11 @@ COMPETITIVE = register(
         name="competitive",
         description=(
             "like team_draft, but items in the common top prefix of the two arms (both ranked "
-            "them identically from the top) credit no one, so identical lists always tie"
+            "them identically from the top) credit no one, so identical lists always tie, and "
+            "neither do items drafted after an arm ran out, so a short arm cannot lose (or win) "
+            "by its length"
         ),
-        sql_eligible="x.position > m.prefix_len",
-        eligible=_outside_common_prefix,
+        sql_eligible="x.position > m.prefix_len AND x.position <= m.contest_depth",
+        eligible=_contested,
     )
 )

@@ -43,7 +43,7 @@ _ITEM_TYPE = (
 _LOG_COLUMNS = (
     "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR', 'user_id': 'VARCHAR',"
     f" 'ts': 'VARCHAR', 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}', 'method': 'VARCHAR',"
-    " 'k': 'VARCHAR'}"
+    " 'k': 'VARCHAR', 'contest_depth': 'VARCHAR'}"
 )
 #: The reader view's columns: a row with all of them NULL is a malformed line or an object
 #: without any field the analysis reads, and only a second pass can tell which.
@@ -158,7 +158,14 @@ def run_steps(
             exposure_items=items,
             attributed=attributed,
             eligible=rule.sql_eligible,
-            rank_delta=sql_delta(method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k"),
+            rank_delta=sql_delta(
+                method="m.method",
+                rank_a="x.rank_a",
+                rank_b="x.rank_b",
+                k="m.k",
+                position="x.position",
+                contest="m.contest_depth",
+            ),
             negative_counts="TRUE" if negative_counts else "FALSE",
         )
     )
@@ -296,7 +303,7 @@ class DuckDBEngine:
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"
             " list_transform(items, lambda i: i.ranks.A) AS ranks_a,"
-            " list_transform(items, lambda i: i.ranks.B) AS ranks_b, method, k"
+            " list_transform(items, lambda i: i.ranks.B) AS ranks_b, method, k, contest_depth"
             f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
         all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)

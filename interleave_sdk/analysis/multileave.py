@@ -231,17 +231,21 @@ def _arm_items(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, t
         rid = str(ranked.at[idx, "ranking_id"])
         arms_of[rid] = tuple(arms)
         logged_k: Any = ranked.at[idx, "k"]
+        contest: Any = ranked.at[idx, "contest_depth"]
         head = {
             "ranking_id": rid,
             "user_id": ranked.at[idx, "user_id"],
             "ts": ranked.at[idx, "ts"],
             "method": ranked.at[idx, "method"],
             "k": len(entries) if pd.isna(logged_k) else int(logged_k),
+            # lines written before the contest was logged: the whole list
+            "contest_depth": len(entries) if pd.isna(contest) else int(contest),
         }
         rows.extend(
             {**head, "item_id": i, "position": p, "team": t, "ranks": r} for i, p, t, r in entries
         )
-    columns = ["ranking_id", "user_id", "ts", "method", "k", "item_id", "position", "team", "ranks"]
+    columns = ["ranking_id", "user_id", "ts", "method", "k", "contest_depth"]
+    columns += ["item_id", "position", "team", "ranks"]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
     frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     return frame, arms_of
@@ -293,7 +297,9 @@ def arm_credits(
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
     prefix = _common_prefix(items)
-    scored = counted.merge(items[["ranking_id", "item_id", "position", "team", "method", "k", "ranks"]])
+    scored = counted.merge(
+        items[["ranking_id", "item_id", "position", "team", "method", "k", "contest_depth", "ranks"]]
+    )
     scored["prefix_len"] = scored["ranking_id"].map(prefix).astype("int64")
     eligible = rule.eligible(scored).to_numpy(dtype=bool)
     polarity = scored["polarity"].to_numpy(dtype=np.float64)
@@ -306,6 +312,8 @@ def arm_credits(
         np.array([_nan(r.get(a)) for r, a in zip(scored["ranks"], first, strict=True)]),
         np.array([_nan(r.get(b)) for r, b in zip(scored["ranks"], second, strict=True)]),
         scored["k"].to_numpy(dtype=np.float64),
+        position=scored["position"].to_numpy(dtype=np.float64),
+        contest=scored["contest_depth"].to_numpy(dtype=np.float64),
     )
     pairs = np.array([len(arms_of[str(r)]) == 2 for r in scored["ranking_id"]], dtype=bool)
     ranked = ~np.isnan(by_rank) & pairs

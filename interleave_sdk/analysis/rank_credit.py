@@ -16,7 +16,10 @@ The outcomes table keeps its two credit columns: A's column sums the positive pa
 negative parts, so ``credit_a - credit_b`` is the summed ``delta`` and the sign decides the
 impression. The cap equals the one the method solved with (``len(top_X) + 1``) whenever each arm
 returned at least ``k`` items, the normal case; an arm that returned fewer than ``k`` items is
-capped at ``k + 1`` here, slightly off the served distribution for items it lacks.
+capped at ``k + 1`` here, slightly off the served distribution for items it lacks. A click past
+the impression's ``contest_depth`` (items drafted after an arm ran out) is worth nothing to
+either arm, as under the ``competitive`` rule; ``optimized_v1`` never serves such a list (it
+falls back to Team Draft, ``short_arm``), so this only matters for older lines.
 """
 
 from __future__ import annotations
@@ -72,16 +75,30 @@ def capped_rank_sql(rank: str, k: str) -> str:
     return f"least(coalesce({rank}, {k} + 1), {k} + 1)"
 
 
-def sql_delta(*, method: str, rank_a: str, rank_b: str, k: str) -> str:
-    """A's credit for one clicked item as a CASE on the method; NULL for other methods."""
+def sql_delta(*, method: str, rank_a: str, rank_b: str, k: str, position: str, contest: str) -> str:
+    """A's credit for one clicked item as a CASE on the method; NULL for other methods, 0 past
+    the contest (``position > contest``)."""
     ra, rb = capped_rank_sql(rank_a, k), capped_rank_sql(rank_b, k)
-    branches = " ".join(f"WHEN '{c.method}' THEN {c.sql.format(ra=ra, rb=rb)}" for c in RANK_CREDITS.values())
+    past = f"{position} > {contest}"
+    branches = " ".join(
+        f"WHEN '{c.method}' THEN CASE WHEN {past} THEN 0e0 ELSE {c.sql.format(ra=ra, rb=rb)} END"
+        for c in RANK_CREDITS.values()
+    )
     return f"CASE {method} {branches} END"
 
 
-def delta(method: npt.ArrayLike, rank_a: Floats, rank_b: Floats, k: npt.ArrayLike) -> Floats:
-    """A's credit per clicked item (NaN where ``method`` has no rank credit), vectorised over
-    parallel arrays of methods, ranks (NaN when absent) and ``k``."""
+def delta(
+    method: npt.ArrayLike,
+    rank_a: Floats,
+    rank_b: Floats,
+    k: npt.ArrayLike,
+    *,
+    position: npt.ArrayLike,
+    contest: npt.ArrayLike,
+) -> Floats:
+    """A's credit per clicked item (NaN where ``method`` has no rank credit, 0 past the contest),
+    vectorised over parallel arrays of methods, ranks (NaN when absent), ``k``, the item's
+    position and its impression's ``contest_depth``."""
     methods = np.asarray(method, dtype=object)
     cap = np.asarray(k, dtype=np.float64) + 1.0
     ra = np.minimum(np.where(np.isnan(rank_a), cap, rank_a), cap)
@@ -91,4 +108,6 @@ def delta(method: npt.ArrayLike, rank_a: Floats, rank_b: Floats, k: npt.ArrayLik
         chosen = methods == credit.method
         if chosen.any():
             out[chosen] = credit.delta(ra[chosen], rb[chosen])
+    past = np.asarray(position, dtype=np.float64) > np.asarray(contest, dtype=np.float64)
+    out[past & ~np.isnan(out)] = 0.0
     return out

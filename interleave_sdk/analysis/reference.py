@@ -95,6 +95,7 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
             "items": [_items(r.get("items")) for r in records],
             "method": [_text(r.get("method")) for r in records],
             "k": [_k(r.get("k")) for r in records],
+            "contest_depth": [_k(r.get("contest_depth")) for r in records],
         },
         dtype=object,
     )
@@ -103,7 +104,7 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 def rankings(log: pd.DataFrame) -> pd.DataFrame:
     """rankings.sql: a status per record (ok, other_event, not_interleaved, invalid, duplicate)."""
-    out: pd.DataFrame = log[["ranking_id", "user_id", "items", "method", "k"]].copy()
+    out: pd.DataFrame = log[["ranking_id", "user_id", "items", "method", "k", "contest_depth"]].copy()
     out["ts"] = [_timestamp(v) for v in log["ts"]]
     status = []
     for event, served, ranking_id, ts, items in zip(
@@ -129,8 +130,9 @@ def rankings(log: pd.DataFrame) -> pd.DataFrame:
 def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
     """exposure_items.sql: one row per shown item of the valid rankings, whole rankings only."""
     rows: list[dict[str, Any]] = []
-    for ranking_id, user_id, ts, items, method, k in ranked.loc[
-        ranked["status"] == "ok", ["ranking_id", "user_id", "ts", "items", "method", "k"]
+    columns = ["ranking_id", "user_id", "ts", "items", "method", "k", "contest_depth"]
+    for ranking_id, user_id, ts, items, method, k, contest in ranked.loc[
+        ranked["status"] == "ok", columns
     ].itertuples(index=False):
         valid = all(
             item["item_id"] is not None and item["position"] == idx and item["team"] in ("A", "B")
@@ -138,7 +140,7 @@ def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
         )
         if valid:
             head = {"ranking_id": ranking_id, "user_id": user_id, "ts": ts}
-            tail = {"method": method, "k": k}
+            tail = {"method": method, "k": k, "contest_depth": contest}
             rows.extend({**head, **item, **tail} for item in items)
     columns = [
         "ranking_id",
@@ -151,6 +153,7 @@ def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
         "rank_b",
         "method",
         "k",
+        "contest_depth",
     ]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
     # Log times are UTC by contract; the SQL side keeps them as naive UTC timestamps.
@@ -176,8 +179,28 @@ def impressions(items: pd.DataFrame) -> pd.DataFrame:
     out["first_team"] = out["ranking_id"].map(first)
     out["prefix_len"] = (out["first_split"] - 1).fillna(out["slots"]).astype("int64")
     out["k"] = pd.to_numeric(out["k"]).fillna(out["slots"]).astype("int64")
+    logged = items.groupby("ranking_id", sort=False)["contest_depth"].max()
+    derived = {rid: _derived_contest(group) for rid, group in grouped}
+    out["contest_depth"] = [
+        int(logged[rid]) if pd.notna(logged[rid]) else derived[rid] for rid in out["ranking_id"]
+    ]
     result: pd.DataFrame = out.drop(columns="first_split")
     return result
+
+
+def _derived_contest(items: pd.DataFrame) -> int:
+    """impressions.sql's contest for a line that did not log one: a Team Draft pick by the team
+    that already had more picks shows the other had run out; the contest is then the complete
+    rounds (twice the smaller team's picks), else the whole list."""
+    teams = items.sort_values("position")["team"].tolist()
+    if items["method"].max() != "team_draft_v1":
+        return len(teams)
+    picks = {"A": 0, "B": 0}
+    short = False
+    for team in teams:
+        short = short or picks[team] > sum(picks.values()) - picks[team]
+        picks[team] += 1
+    return 2 * min(picks.values()) if short else len(teams)
 
 
 def attribution(
@@ -249,8 +272,8 @@ def credit(
     matched = events[events["status"].isin(MATCHED)]
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
-    scored = counted.merge(items.drop(columns=["method", "k"]), on=["ranking_id", "item_id"])
-    scored = scored.merge(imps[["ranking_id", "prefix_len", "method", "k"]], on="ranking_id")
+    scored = counted.merge(items.drop(columns=["method", "k", "contest_depth"]), on=["ranking_id", "item_id"])
+    scored = scored.merge(imps[["ranking_id", "prefix_len", "contest_depth", "method", "k"]], on="ranking_id")
     polarity = scored["polarity"].astype("float64")
     eligible = rule.eligible(scored).fillna(False).astype(bool)
     points = polarity.where(eligible, 0.0)
@@ -259,6 +282,8 @@ def credit(
         pd.to_numeric(scored["rank_a"]).to_numpy(dtype=np.float64, na_value=np.nan),
         pd.to_numeric(scored["rank_b"]).to_numpy(dtype=np.float64, na_value=np.nan),
         scored["k"].to_numpy(dtype=np.float64),
+        position=scored["position"].to_numpy(dtype=np.float64),
+        contest=scored["contest_depth"].to_numpy(dtype=np.float64),
     )
     ranked = ~np.isnan(by_rank)
     scored = scored.assign(

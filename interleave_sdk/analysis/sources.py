@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, Union, runtime_checkable
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from ..ids import id_text
 from .filters import rename_columns
 
 PathSpec = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
@@ -217,6 +219,23 @@ def _as_text(values: pd.Series[Any]) -> pd.Series[Any]:
     return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
+def _item_text(values: pd.Series[Any]) -> pd.Series[Any]:
+    """Item ids as the log's canonical text (:func:`interleave_sdk.ids.id_text`), whatever the
+    source typed them as: the same clicks join alike from CSV, JSON lines, Parquet, a DataFrame
+    or PostgreSQL."""
+    if _all_text(values):
+        # Text (a CSV): only the values that spell a float need Python work.
+        text = _as_text(values)
+        spelled = text.str.contains(r"[.eE]", regex=True, na=False)
+        if spelled.any():
+            text = text.copy()
+            text[spelled] = [id_text(v) for v in text[spelled]]
+        return text
+    if pd.api.types.is_integer_dtype(values.dtype) and isinstance(values.dtype, np.dtype):
+        return values.astype(str).astype(object)
+    return pd.Series([id_text(v) for v in values], index=values.index, dtype=object)
+
+
 def _timestamps(values: pd.Series[Any]) -> tuple[pd.Series[Any], dict[str, int]]:
     """Parse to UTC; naive values are taken as UTC and counted, other offsets converted."""
     counts = {"naive_timestamps": 0, "offset_timestamps": 0, "bad_timestamps": 0}
@@ -282,8 +301,9 @@ def normalize_feedback(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]
         )
     frame = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     raw = raw.reset_index(drop=True)
-    for column in ("user_id", "item_id", "kind"):
+    for column in ("user_id", "kind"):
         frame[column] = _as_text(raw[column])
+    frame["item_id"] = _item_text(raw["item_id"])
     frame["ts"], counts = _timestamps(raw["ts"])
     if "ranking_id" in raw.columns:
         frame["ranking_id"] = _as_text(raw["ranking_id"])

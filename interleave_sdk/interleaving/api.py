@@ -38,12 +38,23 @@ class Interleaving:
     fell back); ``detail`` is what replay and credit need beyond the seed (e.g. the optimized
     list's choices, or ``{"fallback": reason}``), or ``None``. It is JSON-ready (str/int/float/
     lists/dicts) so the engine can log it as is.
+
+    ``contest_depth`` is how many leading positions were drafted as a contest: the whole list
+    unless an arm ran out, then the rounds in which every arm still drafted (docs/concepts.md,
+    "Short arms"). Items past it were filled by the arms that had items left and credit no one.
+    ``None`` (a method that does not say) means the whole list.
     """
 
     items: tuple[Hashable, ...]
     teams: tuple[str, ...]
     method: str
     detail: Mapping[str, Any] | None = None
+    contest_depth: int | None = None
+
+    @property
+    def contest(self) -> int:
+        """``contest_depth``, the whole list when the method did not say."""
+        return len(self.items) if self.contest_depth is None else self.contest_depth
 
     def __len__(self) -> int:
         return len(self.items)

@@ -72,6 +72,7 @@ CREDITS: tuple[Credit, ...] = get_args(Credit)
 
 FallbackReason = Literal[
     "not_two_arms",
+    "short_arm",
     "duplicate_ids",
     "too_many_candidates",
     "time_budget",
@@ -391,6 +392,7 @@ class OptimizedInterleaver:
         top_a, top_b = _head(rankings[name_a], k), _head(rankings[name_b], k)
         try:
             pattern = self._pattern(top_a, top_b, k)
+            _check_contest(top_a, top_b, pattern[1])
             distribution, cached = self._distribution(pattern)
         except Fallback as why:
             return self._fallback(rankings, k, rng, why)
@@ -540,6 +542,18 @@ def warm_up() -> bool:
     if not _LOADER.ready:
         _LOADER.load()
     return _LOADER.ready
+
+
+def _check_contest(top_a: list[Hashable], top_b: list[Hashable], n: int) -> None:
+    """Refuse a pair in which an arm runs out before the list is full (``short_arm``).
+
+    Every allowed list then ends with slots only the longer arm can fill, and the rank credit
+    counts a click there as preference for it (an item-blind user made the long arm win). Team
+    Draft, the fallback, records where its contest ended and the analysis credits only that part
+    (docs/concepts.md, "Short arms").
+    """
+    if min(len(top_a), len(top_b)) < n:
+        raise Fallback("short_arm", lengths=[len(top_a), len(top_b)], slots=n)
 
 
 def _head(ranking: Ranking, k: int) -> list[Hashable]:

@@ -6,7 +6,10 @@ both arms rank appears once, credited to whichever team drafted it.
 
 Exhaustion policy: when a team has no unplaced items left it drops out and the remaining teams keep
 drafting, so the result has exactly ``min(k, |union|)`` items and is never truncated to the shorter
-list. Team sizes therefore differ by at most one only while every list still has items.
+list. Team sizes therefore differ by at most one only while every list still has items. The picks
+made after a team ran out are no contest (one arm filling slots the other cannot would otherwise
+win preference by length alone): ``contest_depth`` is then ``teams * min(picks)``, the complete
+rounds in which every team drafted, and the whole list when no pick was made short-handed.
 
 With three or more arms this is Team Draft multileaving (Schuth et al., CIKM 2014): the same rule,
 the fewest picks drafting next, ties broken uniformly by the coin.
@@ -38,6 +41,15 @@ def team_draft(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
     return _n_teams(rankings, k, rng)
 
 
+def _contest_depth(slots: int, short: bool, picks: Sequence[int]) -> int:
+    """The whole list, or only its complete rounds once a team drafted while another had run out.
+
+    Whole rounds, not "up to the last pick of the arm that ran out": which arm drafts first in a
+    round is the coin's, so cutting a round in half would credit its first drafter more often.
+    """
+    return len(picks) * min(picks) if short else slots
+
+
 def _first_unplaced(ranking: Ranking, start: int, placed: set[Hashable]) -> int:
     """Index of the first item at or after ``start`` not yet placed; -1 when the ranking ends."""
     p = start
@@ -59,6 +71,7 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
     placed: set[Hashable] = set()
     items: list[Hashable] = []
     teams: list[str] = []
+    short = False
     while len(items) < k:
         # Skip each team's pointer past items already placed; a team with nothing left drops out
         # (and is never read again, so a finished stream is not asked twice).
@@ -74,6 +87,7 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
             active.append(t)
         if not active:  # every list exhausted: k exceeded the union
             break
+        short = short or len(active) < len(names)
         fewest = min(counts[t] for t in active)
         tied = [t for t in active if counts[t] == fewest]
         team = tied[0] if len(tied) == 1 else tied[rng.randrange(len(tied))]
@@ -83,7 +97,8 @@ def _n_teams(rankings: Rankings, k: int, rng: random.Random) -> Interleaving:
         counts[team] += 1
         items.append(item)
         teams.append(names[team])
-    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
+    depth = _contest_depth(len(items), short, counts)
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1", contest_depth=depth)
 
 
 def _two_teams_lazy(
@@ -101,6 +116,7 @@ def _two_teams_lazy(
     placed: set[Hashable] = set()
     items: list[Hashable] = []
     teams: list[str] = []
+    short = False
     while len(items) < k:
         if a_left:
             pa = _first_unplaced(a, pa, placed)
@@ -110,6 +126,7 @@ def _two_teams_lazy(
             b_left = pb >= 0
         if not (a_left or b_left):
             break
+        short = short or not (a_left and b_left)
         if a_left and (not b_left or na < nb or (na == nb and rng.randrange(2) == 0)):
             item = a[pa]
             pa += 1
@@ -122,7 +139,8 @@ def _two_teams_lazy(
             teams.append(name_b)
         placed.add(item)
         items.append(item)
-    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
+    depth = _contest_depth(len(items), short, (na, nb))
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1", contest_depth=depth)
 
 
 def _two_teams(
@@ -143,6 +161,7 @@ def _two_teams(
     placed: set[Hashable] = set()
     items: list[Hashable] = []
     teams: list[str] = []
+    short = False
     while len(items) < k:
         while pa < len_a and a[pa] in placed:
             pa += 1
@@ -151,6 +170,7 @@ def _two_teams(
         a_left, b_left = pa < len_a, pb < len_b
         if not (a_left or b_left):
             break
+        short = short or not (a_left and b_left)
         if a_left and (not b_left or na < nb or (na == nb and rng.randrange(2) == 0)):
             item = a[pa]
             pa += 1
@@ -163,4 +183,5 @@ def _two_teams(
             teams.append(name_b)
         placed.add(item)
         items.append(item)
-    return Interleaving(tuple(items), tuple(teams), "team_draft_v1")
+    depth = _contest_depth(len(items), short, (na, nb))
+    return Interleaving(tuple(items), tuple(teams), "team_draft_v1", contest_depth=depth)

@@ -35,6 +35,7 @@ def ranking_record(
     method_detail: Mapping[str, Any] | None = None,
     seed: Mapping[str, Any] | None = None,
     k: int | None = None,
+    contest_depth: int | None = None,
     config: Mapping[str, Any] | None = None,
     candidates: Mapping[str, Any] | None = None,
     arms: Mapping[str, Mapping[str, Any]] | None = None,
@@ -65,6 +66,7 @@ def ranking_record(
         "method_detail": None if method_detail is None else dict(method_detail),
         "seed": None if seed is None else dict(seed),
         "k": k,
+        "contest_depth": contest_depth,
         "config": dict(config)
         if config is not None
         else {"source": "default", "version": None, "age_ms": None},

@@ -80,14 +80,16 @@ def draw_interleavings(pool: SlatePool, n: int, seed: int, method: str = "team_d
     k = max(len(ids) for ids in pool.lists["A"])
     teams = np.zeros((n, k), dtype=np.int64)
     grades = np.zeros((n, k), dtype=np.int64)
+    contest = np.zeros(n, dtype=np.int64)
     prefix = np.array([common_prefix(a, b) for a, b in zip(pool.lists["A"], pool.lists["B"], strict=True)])
     for row, (s, draw_seed) in enumerate(zip(slates, seeds, strict=True)):
         a, b = pool.lists["A"][s], pool.lists["B"][s]
         result = interleave(method, {"A": a, "B": b}, len(a), random.Random(int(draw_seed)))
         width = len(result.items)
+        contest[row] = result.contest
         teams[row, :width] = [1 if t == "A" else -1 for t in result.teams]
         grades[row, :width] = [pool.grades[s][str(i)] for i in result.items]
-    impressions = Impressions(teams, np.minimum(prefix[slates], (teams != 0).sum(axis=1)))
+    impressions = Impressions(teams, np.minimum(prefix[slates], (teams != 0).sum(axis=1)), contest)
     return InterleavedDraws(slates.astype(np.int64), impressions, grades)
 
 
@@ -118,7 +120,8 @@ def resample_experiments(
     _, dense = np.unique(np.asarray(pool.users, dtype=object).astype(str), return_inverse=True)
     users = dense.astype(np.int64)[draws.slate[pick]]
     flat = pick.ravel()
-    chosen = Impressions(draws.impressions.teams[flat], draws.impressions.prefix_len[flat])
+    shown = draws.impressions
+    chosen = Impressions(shown.teams[flat], shown.prefix_len[flat], shown.contests()[flat])
     clicks = model.click_matrix(draws.grades[flat], rng)
     diff = chosen.credit(clicks, credit).reshape(experiments, impressions)
     return Experiments(users=users, credit=diff)

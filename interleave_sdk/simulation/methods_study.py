@@ -96,6 +96,7 @@ class Draws:
     prefix: Ints  # (n,): top positions every arm ranked identically
     methods: npt.NDArray[np.object_]  # (n,): the method that produced each list
     k: int
+    contest: Ints  # (n,): leading slots drafted while every arm had items
     _eligible: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -112,6 +113,7 @@ class Draws:
                 {
                     "position": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
                     "prefix_len": np.repeat(self.prefix, k),
+                    "contest_depth": np.repeat(self.contest, k),
                 }
             )
             mask = get_credit_rule(credit).eligible(slots).to_numpy(dtype=bool).reshape(n, k)
@@ -138,6 +140,8 @@ class Draws:
                 ranks[:, :, 0].ravel(),
                 ranks[:, :, 1].ravel(),
                 np.full(n * k, float(k)),
+                position=np.tile(np.arange(1, k + 1, dtype=np.float64), n),
+                contest=np.repeat(self.contest[rows[by_rank]], k),
             ).reshape(n, k)
             hit = clicks[by_rank] & (teams[by_rank] >= 0)
             out[by_rank, 0] = np.where(hit, np.maximum(delta, 0.0), 0.0).sum(axis=1)
@@ -166,6 +170,7 @@ def draw(
     grades = np.zeros((n, k), dtype=np.int64)
     ranks = np.full((n, k, len(arms)), np.nan)
     prefix = np.zeros(n, dtype=np.int64)
+    contest = np.zeros(n, dtype=np.int64)
     methods = np.empty(n, dtype=object)
     items = np.full((n, k), None, dtype=object)
     index = {arm: a for a, arm in enumerate(arms)}
@@ -186,8 +191,9 @@ def draw(
             (p for p in range(width) if not (ranks[row, p, :] == p + 1).all()), width
         )
         methods[row] = merged.method
+        contest[row] = merged.contest
     users = np.array([pool.users[s] for s in slates.tolist()], dtype=object)
-    return Draws(tuple(arms), users, items, teams, grades, ranks, prefix, methods, k)
+    return Draws(tuple(arms), users, items, teams, grades, ranks, prefix, methods, k, contest)
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,6 +306,7 @@ def _subset(draws: Draws, rows: Ints) -> Draws:
         draws.prefix[rows],
         draws.methods[rows],
         draws.k,
+        draws.contest[rows],
     )
 
 

@@ -42,6 +42,7 @@ class Impressions:
 
     teams: Ints  # (n, k)
     prefix_len: Ints  # (n,): each impression's common top prefix
+    contest_depth: Ints | None = None  # (n,): where each contest ended (None: the whole list)
     _eligible: dict[str, Bools] = field(default_factory=dict, repr=False, compare=False)
 
     def eligible(self, credit: str) -> Bools:
@@ -53,12 +54,20 @@ class Impressions:
                 {
                     "position": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
                     "prefix_len": np.repeat(self.prefix_len, k),
+                    "contest_depth": np.repeat(self.contests(), k),
                     "team": np.where(self.teams.ravel() > 0, "A", "B"),
                 }
             )
             mask = rule.eligible(slots).to_numpy(dtype=bool).reshape(n, k)
             self._eligible[credit] = mask & (self.teams != 0)
         return self._eligible[credit]
+
+    def contests(self) -> Ints:
+        """``(n,)``: each impression's contest depth (its filled slots when none was given)."""
+        if self.contest_depth is not None:
+            return self.contest_depth
+        filled: Ints = (self.teams != 0).sum(axis=1).astype(np.int64)
+        return filled
 
     def credit(self, clicks: npt.ArrayLike, credit: str) -> Ints:
         """Per impression: credit A − B, the credited clicks on A's slots minus those on B's."""

@@ -284,6 +284,7 @@ def run_interleaving(
     teams: list[list[int]] = []
     clicks: list[list[bool]] = []
     prefix: list[int] = []
+    contests: list[int] = []
     fallbacks: list[str] = []
     with exposures.open("w", encoding="utf-8") as log:
         file_sink = JsonLineSink(log)
@@ -313,11 +314,14 @@ def run_interleaving(
             clicks.append(flags)
             arms = record["arms"]
             prefix.append(min(common_prefix(arms["A"]["top"], arms["B"]["top"]), len(items)))
+            contests.append(record["contest_depth"])
     feedback.close()
     return InterleavingRun(
         exposures=exposures,
         feedback=feedback.path,
-        impressions=Impressions(_pad(teams), np.asarray(prefix, dtype=np.int64)),
+        impressions=Impressions(
+            _pad(teams), np.asarray(prefix, dtype=np.int64), np.asarray(contests, dtype=np.int64)
+        ),
         clicks=_pad(clicks).astype(bool),
         fallbacks=fallbacks,
     )

@@ -114,11 +114,28 @@ def test_vectorised_delta_matches_each_definition():
     import numpy as np
 
     methods = np.array(["optimized_v1", "optimized_inverse_v1", "team_draft_v1"], dtype=object)
-    out = delta(methods, np.array([1.0, 1.0, 1.0]), np.array([np.nan, 4.0, 2.0]), np.array([3, 3, 3]))
+    ranks = (np.array([1.0, 1.0, 1.0]), np.array([np.nan, 4.0, 2.0]), np.array([3, 3, 3]))
+    out = delta(methods, *ranks, position=np.array([1, 2, 3]), contest=np.array([3, 3, 3]))
     assert out[0] == 4.0 - 1.0
     assert out[1] == pytest.approx(1.0 - 1.0 / 4.0)
     assert np.isnan(out[2])
     assert sorted(RANK_CREDITS) == ["optimized_inverse_v1", "optimized_v1"]
+
+
+def test_a_click_past_the_contest_earns_no_rank_credit():
+    """Rank credit is zero past the impression's contest_depth (where an arm ran out)."""
+    import numpy as np
+
+    methods = np.array(["optimized_v1", "optimized_v1"], dtype=object)
+    out = delta(
+        methods,
+        np.array([1.0, 5.0]),
+        np.array([np.nan, np.nan]),
+        np.array([8, 8]),
+        position=np.array([1, 5]),
+        contest=np.array([4, 4]),
+    )
+    assert out.tolist() == [8.0, 0.0]
 
 
 def optimized_log(n: int, seed: int) -> list[dict]:
@@ -184,6 +201,7 @@ def test_random_clicks_on_optimized_lists_credit_no_one(tmp_path, optimized_line
 @pytest.mark.slow
 def test_clicks_that_prefer_a_show_up_in_the_credit(tmp_path, optimized_lines):
     """The same check has power: clicks on A's top-2 items make the difference clearly positive."""
+
     def likes_a(record, item):
         rank = item["ranks"]["A"]
         return 0.6 if rank is not None and rank <= 2 else 0.2

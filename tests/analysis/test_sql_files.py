@@ -35,7 +35,10 @@ def rendered(step: str, rule: str = "competitive") -> str:
     if "eligible" in values:
         values["eligible"] = get_credit_rule(rule).sql_eligible
     if "rank_delta" in values:
-        values["rank_delta"] = sql_delta(method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k")
+        values["rank_delta"] = sql_delta(
+            method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k", position="x.position",
+            contest="m.contest_depth",
+        )
     return sql.render(step, **values)
 
 
@@ -102,7 +105,7 @@ def test_steps_run_on_duckdb_in_order():
         "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, experiment VARCHAR,"
         " user_id VARCHAR, ts VARCHAR, served VARCHAR, dt VARCHAR, item_ids VARCHAR[],"
         " positions INTEGER[], teams VARCHAR[],"
-        " ranks_a INTEGER[], ranks_b INTEGER[], method VARCHAR, k VARCHAR)"
+        " ranks_a INTEGER[], ranks_b INTEGER[], method VARCHAR, k VARCHAR, contest_depth VARCHAR)"
     )
     con.execute(
         "CREATE TABLE feedback (user_id VARCHAR, item_id VARCHAR, ts TIMESTAMP, kind VARCHAR,"

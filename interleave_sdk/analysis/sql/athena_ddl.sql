@@ -26,6 +26,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
     served string,
     method string,
     k string,
+    contest_depth string,
     items array<struct<item_id: string, position: int, source_ranker: string,
         ranks: struct<a: int, b: int>>>
 )
@@ -54,6 +55,7 @@ SELECT
     served,
     method,
     k,
+    contest_depth,
     dt,
     transform(items, i -> i.item_id) AS item_ids,
     transform(items, i -> i.position) AS positions,

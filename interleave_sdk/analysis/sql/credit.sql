@@ -1,6 +1,7 @@
 -- Step 5 of 6: credit per impression (the outcomes table: one row per interleaved impression).
 -- Inputs: {impressions}, {exposure_items}, {attributed} (the output of attribution.sql),
--- {eligible} (the credit rule: a boolean over x, the clicked item, and m, its impression),
+-- {eligible} (the credit rule: a boolean over x, the clicked item, and m, its impression; the
+-- competitive rule reads m.prefix_len and m.contest_depth),
 -- {rank_delta} (A's credit from the item's ranks for methods credited by rank, such as
 -- optimized_v1; NULL for the others, which the rule credits) and {negative_counts} (TRUE or
 -- FALSE). Each (impression, item, polarity) counts once, so a double click is one click.

@@ -17,6 +17,7 @@ WITH numbered AS (
         ranks_b,
         method,
         k,
+        contest_depth,
         sequence(1, cardinality(item_ids)) AS slot_numbers
     FROM {rankings}
     WHERE status = 'ok'
@@ -33,7 +34,8 @@ items AS (
         r.ranks_a[t.idx] AS rank_a,
         r.ranks_b[t.idx] AS rank_b,
         r.method,
-        r.k
+        r.k,
+        r.contest_depth
     FROM numbered AS r
     CROSS JOIN UNNEST(r.slot_numbers) AS t (idx)
 ),
@@ -43,7 +45,8 @@ broken AS (
     WHERE NOT coalesce(item_id IS NOT NULL AND position = idx AND team IN ('A', 'B'), FALSE)
 )
 SELECT
-    i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b, i.method, i.k
+    i.ranking_id, i.user_id, i.ts, i.item_id, i.position, i.team, i.rank_a, i.rank_b, i.method, i.k,
+    i.contest_depth
 FROM items AS i
 LEFT JOIN broken AS b ON b.ranking_id = i.ranking_id
 WHERE b.ranking_id IS NULL

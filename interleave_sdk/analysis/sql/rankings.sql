@@ -1,8 +1,9 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, experiment, user_id, ts (ISO 8601 text ending in Z),
 -- served, dt (the day partition on Athena, yyyy/MM/dd), and the items as parallel arrays:
--- item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus method and k (text; what
--- optimized credit reads, see rank_credit.py). Each engine's reader builds this shape (engine.py
+-- item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus method, k and contest_depth
+-- (text: what optimized credit and the short-arm rule read, see rank_credit.py and credit.py.
+-- contest_depth is absent, NULL, on lines written before it was logged). Each engine's reader builds this shape (engine.py
 -- for DuckDB, a view in athena_ddl.sql for Athena).
 -- The records analysed are those for which {keep} holds: a condition over the parsed columns
 -- (ts is a timestamp there) choosing the experiment, time range and dt partitions, TRUE for all.
@@ -27,7 +28,10 @@ WITH parsed AS (
         ranks_a,
         ranks_b,
         method,
-        CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k
+        CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k,
+        CASE
+            WHEN regexp_like(contest_depth, '^[0-9]{1,9}$') THEN TRY_CAST(contest_depth AS integer)
+        END AS contest_depth
     FROM {ranking_log}
 ),
 kept AS (
@@ -66,6 +70,7 @@ SELECT
     ranks_b,
     method,
     k,
+    contest_depth,
     CASE
         WHEN checked_status = 'ok' AND copy_number > 1 THEN 'duplicate'
         ELSE checked_status
