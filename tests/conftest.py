@@ -34,6 +34,21 @@ def frame(ids: list[Any], tag: str = "x") -> pd.DataFrame:
     return pd.DataFrame({"item_id": ids, "score": [float(n - i) for i in range(n)], "meta": tag})
 
 
+class StepClock:
+    """Wall clock set by the test (``current``); real monotonic time for latencies."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        import time
+
+        return time.perf_counter()
+
+
 class ManualClock:
     """A monotonic clock that moves only when a test says so (safe to read from any thread)."""
 

@@ -14,31 +14,18 @@ from interleave_sdk.analysis.testing import ranking_record, write_json_lines
 from interleave_sdk.interleaving import interleave
 from interleave_sdk.interleaving.optimized import OptimizedInterleaver
 
+from .conftest import StepClock
+
 START = datetime(2026, 11, 23, tzinfo=timezone.utc)
 LONG = [f"a{i}" for i in range(8)]
 SHORT = [f"b{i}" for i in range(3)]
-
-
-class StepClock:
-    """Wall clock set by the test; real monotonic time for latencies."""
-
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> datetime:
-        return self.current
-
-    def monotonic(self) -> float:
-        import time
-
-        return time.perf_counter()
 
 
 def serve(method: str, requests: int, seed: int = 0) -> list[dict]:
     """``requests`` interleaved lists of A (8 items) and B (3 items), k=8: their log lines."""
     lines: list[dict] = []
     ids = random.Random(seed)
-    clock = StepClock()
+    clock = StepClock(START)
 
     @interleaved(
         rankers={"B": lambda user_id: pd.DataFrame({"item_id": SHORT})},

@@ -13,25 +13,12 @@ from interleave_sdk.analysis.pipeline import analyze
 from interleave_sdk.analysis.rank_credit import RANK_CREDITS
 from interleave_sdk.analysis.testing import write_json_lines
 
+from ..conftest import StepClock
+
 pytestmark = pytest.mark.slow  # the served log costs a few seconds of LP solving and serving
 
 START = datetime(2026, 11, 23, tzinfo=timezone.utc)
 CATALOG = [f"v{i}" for i in range(12)]
-
-
-class StepClock:
-    """Wall clock set by the test; real monotonic time for latencies."""
-
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> datetime:
-        return self.current
-
-    def monotonic(self) -> float:
-        import time
-
-        return time.perf_counter()
 
 
 def ranked(user_id: str, salt: int) -> pd.DataFrame:
@@ -51,7 +38,7 @@ def served(tmp_path_factory):
     }
     lines: list[dict] = []
     ids = random.Random(1)
-    clock = StepClock()
+    clock = StepClock(START)
 
     @interleaved(
         rankers={"B": lambda user_id: ranked(user_id, 2)},
