@@ -332,7 +332,7 @@ def test_a_solver_exception_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("scipy.optimize.linprog", broken)
-    method = OptimizedInterleaver("test_broken")
+    method = OptimizedInterleaver("test_broken", time_budget_ms=10_000)  # a loaded machine may be slow
     drawn = method({"A": [1, 2], "B": [3, 4]}, 2, random.Random(0))
     assert drawn.method == "team_draft_v1"
     assert drawn.detail is not None and drawn.detail["fallback"] == "solver_error"

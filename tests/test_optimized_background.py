@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -115,14 +116,24 @@ def test_a_full_queue_drops_the_pattern_and_counts_it() -> None:
 
 
 def test_an_infeasible_pattern_solved_in_the_background_is_cached_and_counted_failed(
-    solver: BackgroundSolver,
+    solver: BackgroundSolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A background solve that finds no distribution counts as failed; its verdict is cached."""
+
+    def infeasible(pattern: object, limit: int, deadline: float, clock: Any, *rest: Any, **kw: Any) -> None:
+        # Small full-length pairs are all feasible (an empty arm is short_arm, refused before
+        # solving), so the solver's verdict is stood in for: over budget on the request, then
+        # infeasible in the background.
+        if deadline <= clock():
+            raise opt.Fallback("time_budget", stage="predicted")
+        raise opt.Fallback("infeasible", candidates=1)
+
+    monkeypatch.setattr(opt, "_solve", infeasible)
     method = cold(solver)
-    method({"A": [1, 2, 3], "B": []}, 3, random.Random(0))
+    method({"A": [1, 2, 3], "B": [4, 5, 6]}, 3, random.Random(0))
     assert solver.wait_idle(30)
     assert solver.counts["failed"] == 1
-    again = method({"A": [4, 5, 6], "B": []}, 3, random.Random(0))
+    again = method({"A": [7, 8, 9], "B": [10, 11, 12]}, 3, random.Random(0))
     assert again.detail is not None and again.detail["fallback"] == "infeasible"
 
 
