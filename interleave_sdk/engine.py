@@ -33,6 +33,7 @@ from .errors import RankerOutputError, StreamError
 from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, on_time, run_arms, skipped_in_turn
 from .frames import merged_frame, ranking_ids
 from .interleaving.api import interleave
+from .mode_warning import UnknownModeWarning
 from .observability.metrics import EmfMetrics
 from .observability.record import (
     arm_entry,
@@ -248,6 +249,7 @@ class Engine:
         self._method_like = method_like
         self._user_index = user_index
         self._user_default = user_default
+        self._unknown_mode = UnknownModeWarning(self.experiment, self.arms)
 
     # -- the procedure ------------------------------------------------------------------------
 
@@ -431,6 +433,7 @@ class Engine:
         if mode != INTERLEAVE:
             if mode in self.others:
                 return (mode,)
+            self._unknown_mode(mode, snapshot.version)
             call.fall_back(
                 "unknown_arm", f"mode {mode!r} names no arm of this decorator (arms: {', '.join(self.arms)})"
             )
