@@ -23,6 +23,7 @@ from .engine import ARM_NAME, INTERLEAVE, Engine, Options, Processor, Ranker, de
 from .execution import ArmExecutor
 from .observability.metrics import EmfMetrics
 from .observability.sinks import JsonLineSink, Sink
+from .prefetch import ENGINE_ATTR
 from .streaming import is_streaming, stream_function
 
 P = ParamSpec("P")
@@ -83,7 +84,7 @@ def interleaved(
             ) -> Any:
                 return await engine.call_async(wrapped, instance, args, kwargs)
 
-            return cast(Callable[P, R], async_wrapper(func))
+            return cast(Callable[P, R], _with_engine(async_wrapper(func), engine))
 
         @wrapt.decorator
         def wrapper(
@@ -94,9 +95,15 @@ def interleaved(
         ) -> Any:
             return engine(wrapped, instance, args, kwargs)
 
-        return cast(Callable[P, R], wrapper(func))
+        return cast(Callable[P, R], _with_engine(wrapper(func), engine))
 
     return decorate
+
+
+def _with_engine(proxy: Any, engine: Engine) -> Any:
+    """The wrapper, carrying its engine for :func:`interleave_sdk.prefetch` (on the wrapper only)."""
+    setattr(proxy, ENGINE_ATTR, engine)
+    return proxy
 
 
 def _options(

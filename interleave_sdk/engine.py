@@ -28,7 +28,7 @@ from . import bucketing
 from .clock import SYSTEM_CLOCK, Clock
 from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
-from .context import _LAST_RANKING_ID, _PIN
+from .context import _LAST_RANKING_ID, _LAST_SERVED, _PIN
 from .errors import RankerOutputError, StreamError
 from .execution import ArmExecutor, ArmOutcome, ArmRun, call_arm, on_time, run_arms, skipped_in_turn
 from .frames import merged_frame, ranking_ids
@@ -698,6 +698,7 @@ class Engine:
 
     def _record(self, call: _Call) -> None:
         """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
+        _LAST_SERVED.set((call.ranking_id, call.served or self.baseline))  # for source_rankers()
         try:
             self._write(call)
         except Exception:  # the last guard: the caller's answer (or exception) stands
