@@ -15,9 +15,9 @@ from .config.providers import ConfigSnapshot, checked_snapshot
 
 logger = logging.getLogger("interleave_sdk")
 
-#: Where ``@interleaved`` leaves its engine on the wrapper it returns (a wrapt ``_self_``
+#: Where ``@interleaved`` leaves its config provider on the wrapper it returns (a wrapt ``_self_``
 #: attribute lives on the wrapper, never on the user's function).
-ENGINE_ATTR = "_self_interleave_engine"
+CONFIG_ATTR = "_self_interleave_config"
 
 
 def prefetch(func: Any) -> ConfigSnapshot | None:
@@ -32,11 +32,11 @@ def prefetch(func: Any) -> ConfigSnapshot | None:
     """
     if not callable(func):
         raise TypeError(f"prefetch() takes the decorated function, got {func!r}")
-    engine = getattr(func, ENGINE_ATTR, None)
-    if engine is None:
+    config = getattr(func, CONFIG_ATTR, None)
+    if config is None:
         return None
     try:
-        return checked_snapshot(engine.config.get())
+        return checked_snapshot(config.get())
     except Exception as exc:
         logger.warning(
             "interleave-sdk: prefetch could not read the config (requests will read it): %s: %s",

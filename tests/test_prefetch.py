@@ -106,7 +106,7 @@ def test_an_undecorated_function_has_nothing_to_load() -> None:
         return pd.DataFrame({"item_id": [1, 2]})
 
     assert prefetch(recommend) is None and config.calls == 0
-    assert not hasattr(recommend, "_self_interleave_engine")
+    assert not hasattr(recommend, "_self_interleave_config")
 
 
 def test_not_a_function_is_refused() -> None:
