@@ -17,9 +17,10 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from . import multileave
+from . import health, log_facts, multileave
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
+from .health import Check
 from .multileave import Preference
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
 from .sequential import SequentialVerdict
@@ -82,15 +83,21 @@ class AnalysisResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
     preference: Preference | None = None
+    #: Interleaving records by log schema version, read and refused (``versions.tally``).
+    schema_versions: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Whether the data deserve the verdict's confidence (``health.evaluate``); shown first.
+    health: list[Check] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the verdict's keys at the top level, the preference matrix and best arm,
         the sequential verdict, counts."""
         preference = self.preference or multileave.from_verdict(self.verdict)
         return {
+            "health": [check.as_dict() for check in self.health],
             **self.verdict.as_dict(),
             **preference.as_dict(),
             "sequential": self.sequential.as_dict(),
+            "schema_versions": {key: dict(value) for key, value in self.schema_versions.items()},
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
@@ -334,6 +341,12 @@ def analyze(
         events=attributed.events,
         experiment=experiment if experiment is not None else experiment_name(exposures),
     )
+    result.schema_versions = attributed.schema_versions
+    filters = ExposureFilter.build(experiment, since, until)
+    facts = None if exposures is None else log_facts.scan(exposures, filters)
+    result.health = health.evaluate(
+        result.verdict, result.events, result.data_quality, result.schema_versions, facts
+    )
     if credited is not None:
         result.preference = multileave.preference(credited, unit=unit, alpha=alpha)
     report("statistics")
@@ -346,7 +359,7 @@ def analyze(
             "negative_counts": negative_counts,
             "window_hours": window_hours,
             "engine": engine_name(engine),
-            **ExposureFilter.build(experiment, since, until).describe(),
+            **filters.describe(),
             "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
