@@ -48,6 +48,7 @@ UNMATCHED = (
     "unknown_ranking_id",
     "item_not_in_ranking",
     "before_exposure",
+    "after_window",
     "no_exposure_in_window",
 )
 #: Exposure record statuses from rankings.sql, and the data-quality key each is counted under.

@@ -208,7 +208,7 @@ def attribution(
     events.loc[events["polarity"].isna(), "status"] = "ignored_kind"
     events.loc[events["polarity"].notna() & ~usable, "status"] = "invalid_event"
 
-    # By ranking id: that impression only.
+    # By ranking id: that impression only, within the window after it.
     known = set(imps["ranking_id"])
     exposed = items[["ranking_id", "item_id", "ts"]].itertuples(index=False)
     shown = {(rid, item): ts for rid, item, ts in exposed}
@@ -221,6 +221,8 @@ def attribution(
             events.at[idx, "status"] = "item_not_in_ranking"
         elif ts < shown[(rid, item)]:
             events.at[idx, "status"] = "before_exposure"
+        elif ts > shown[(rid, item)] + pd.Timedelta(seconds=window_seconds):
+            events.at[idx, "status"] = "after_window"
         else:
             events.at[idx, "status"], events.at[idx, "ranking_id"] = "ranking_id", rid
 
