@@ -3,8 +3,9 @@
 Each ``<name>_cmd`` module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` (``args -> exit code``). Modules are imported only when the CLI runs, so importing the
 SDK in a Lambda never pays for the analysis stack. Exit codes: 0 ran, 1 failed, 2 bad arguments,
-a set-up problem (no AWS region or credentials) or a missing optional extra. Every failure is one
-line on stderr, ``interleave-sdk <command>: error: ...``, naming the fix (:mod:`.failure`).
+a set-up problem (no AWS region or credentials) or a missing optional extra, 3 a health check
+failed under ``analyze --strict``. Every failure is one line on stderr,
+``interleave-sdk <command>: error: ...``, naming the fix (:mod:`.failure`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import AnalysisInputError, InterleaveError
-from .failure import FAILED, CliFailure
+from .failure import FAILED, STRICT_FAILED, CliFailure
 
 _STAGES = ("attribution", "statistics", "report")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -178,6 +178,12 @@ def register(subparsers: Any) -> None:
         help="text: the verdict table (default); json: the result as one object. "
         "`table` is the deprecated name of text",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 3 when a health check fails (for pipelines); the output is "
+        "printed first",
+    )
     parser.set_defaults(func=run)
 
 
@@ -293,11 +299,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             format_table(
-                result.verdict, result.matching, result.data_quality, sequential=result.sequential
+                result.verdict,
+                result.matching,
+                result.data_quality,
+                sequential=result.sequential,
+                health=result.health,
+                schema_versions=result.schema_versions,
             )
         )
         if result.preference is not None and len(result.preference.arms) > 2:
             from ..analysis.multileave import format_matrix
 
             print(f"\n{format_matrix(result.preference)}")
+    failed = [check.name for check in result.health if check.status == "fail"]
+    if args.strict and failed:
+        raise CliFailure(f"health checks failed: {', '.join(failed)}", STRICT_FAILED)
     return 0

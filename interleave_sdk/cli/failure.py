@@ -12,6 +12,8 @@ from __future__ import annotations
 FAILED = 1
 #: Bad arguments or set-up (no region, a missing extra, an input that does not exist).
 USAGE = 2
+#: ``analyze --strict``: the analysis ran and its result was printed, but a health check failed.
+STRICT_FAILED = 3
 
 
 class CliFailure(Exception):
