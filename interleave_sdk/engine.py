@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import bucketing
 from .clock import SYSTEM_CLOCK, Clock
-from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
+from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot, config_reader
 from .config.settings import DEFAULTS
 from .context import _LAST_RANKING_ID, _PIN
 from .errors import RankerOutputError, StreamError
@@ -229,6 +229,7 @@ class Engine:
         self.others: dict[str, Ranker] = dict(sorted(rankers.items()))
         self.arms: tuple[str, ...] = tuple(sorted({options.baseline, *self.others}))
         self.config = options.config
+        self._read_config = config_reader(options.config)  # get_for(user) when it targets users
         self.item_col = options.item_col
         self.k = options.k
         self.experiment = options.experiment
@@ -404,7 +405,12 @@ class Engine:
         over every pin; a pin; mode naming one arm; INTERLEAVE by the sampling hash.
         """
         try:
-            snapshot = checked_snapshot(self.config.get())
+            user: str | None = bucketing.user_key(self._user_id(args, kwargs, instance))
+            user_error: Exception | None = None
+        except Exception as exc:  # reported after the config, which takes precedence
+            user, user_error = None, exc
+        try:
+            snapshot = checked_snapshot(self._read_config(user))
         except Exception as exc:
             call.snapshot = ConfigSnapshot(DEFAULTS.replace(mode=self.baseline), "error")
             call.mode = self.baseline
@@ -416,11 +422,10 @@ class Engine:
         call.snapshot = snapshot
         settings = snapshot.settings
         mode = call.mode = settings.mode
-        try:
-            call.user = bucketing.user_key(self._user_id(args, kwargs, instance))
-        except Exception as exc:
-            call.fall_back("bucketing_error", exc)
+        if user_error is not None:
+            call.fall_back("bucketing_error", user_error)
             return ()
+        call.user = user
         pin = _PIN.get()
         if pin is not None:  # logged even when the kill switch overrides it
             call.pinned = pin[:64] if isinstance(pin, str) else repr(pin)[:64]

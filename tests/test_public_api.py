@@ -23,6 +23,7 @@ PUBLIC = [
     "Interleaving",
     "InvalidConfigValue",
     "JsonLineSink",
+    "OpenFeatureConfig",
     "PoolSaturated",
     "RankerOutputError",
     "SSMConfig",

@@ -20,3 +20,16 @@ def test_quickstart_serves_and_logs(run_sample: Callable[[str], str]) -> None:
         validator.validate(record)
     assert {r["served"] for r in records} == {"A", "interleaved"}
     assert "source_ranker" in out
+
+
+def test_flagd_sample_interleaves_only_beta_users(run_sample: Callable[[str], str]) -> None:
+    """samples/openfeature/flagd_switches.py: the flagd rule interleaves beta-7 and serves A to user-42."""
+    out = run_sample("openfeature/flagd_switches.py")
+    records = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
+    validator = jsonschema.Draft202012Validator(log_schema())
+    for record in records:
+        validator.validate(record)
+    assert [(r["user_id"], r["served"], r["config"]["source"]) for r in records] == [
+        ("beta-7", "interleaved", "openfeature"),
+        ("user-42", "A", "openfeature"),
+    ]

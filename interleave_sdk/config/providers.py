@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import operator
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from ..errors import ConfigError, InvalidConfigValue
+from ..errors import ConfigError, ConfigUnavailable, InvalidConfigValue
+from .cache import Lookup
 from .settings import PARSERS, Settings
 
 
@@ -94,6 +95,16 @@ class ConfigProvider(Protocol):
     def get(self) -> ConfigSnapshot: ...
 
 
+def config_reader(provider: ConfigProvider) -> Callable[[str | None], object]:
+    """How the engine reads ``provider`` for one request's user: ``get_for(user)`` when the
+    provider targets users (OpenFeature), else ``get()``. Resolved once, at decoration."""
+    get_for = getattr(provider, "get_for", None)
+    if callable(get_for):
+        return get_for  # type: ignore[no-any-return]
+    get = provider.get
+    return lambda _user: get()
+
+
 class StaticConfig:
     """Fixed settings given in code: ``StaticConfig(mode="INTERLEAVE", sampling_rate=0.2)``.
 
@@ -155,3 +166,16 @@ class EnvConfig:
 
     def __repr__(self) -> str:
         return f"EnvConfig(prefix={self._prefix!r})"
+
+
+def lookup_error(lookup: Lookup[Any], store: str) -> ConfigError:
+    """The error a request gets from a failed refresh: a fresh object per request (one exception
+    object must not be raised in many threads), its class kept, saying when ``store`` is asked again.
+    """
+    cause = lookup.error
+    detail = f"{cause} ({store} is called again in {lookup.retry_in_s:.1f} s)"
+    error: ConfigError = (
+        ConfigUnavailable(detail) if isinstance(cause, ConfigUnavailable) else ConfigError(detail)
+    )
+    error.__cause__ = cause
+    return error
