@@ -4,6 +4,7 @@ The public surface is what this module exports (pinned by a test); everything el
 """
 
 from ._version import __version__
+from .allocation import Layer
 from .bucketing import bucket, derive_seed
 from .clock import Clock, SystemClock
 from .config import (
@@ -48,6 +49,7 @@ __all__ = [
     "Interleaving",
     "InvalidConfigValue",
     "JsonLineSink",
+    "Layer",
     "OpenFeatureConfig",
     "PoolSaturated",
     "RankerOutputError",

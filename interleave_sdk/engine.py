@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from . import bucketing
+from .allocation import Layer, allocate
 from .clock import SYSTEM_CLOCK, Clock
 from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot, config_reader
 from .config.settings import DEFAULTS
@@ -103,6 +104,7 @@ class Options:
     metrics: EmfMetrics | None
     processors: tuple[Processor, ...]
     candidates: Callable[..., Any] | str | None
+    layer: Layer | None = None
 
 
 class _Call:
@@ -117,6 +119,7 @@ class _Call:
         "handler_ms",
         "handler_state",
         "handler_value",
+        "holdout",
         "ids",
         "in_sample",
         "items",
@@ -151,6 +154,7 @@ class _Call:
         self.user: str | None = None
         self.bucket: float | None = None
         self.in_sample: bool | None = None
+        self.holdout = False  # in sample, but in the measurement holdout: the baseline alone
         self.pinned: str | None = None
         self.served: str | None = None  # None: the handler's answer
         self.reason: FallbackReason | None = None
@@ -246,6 +250,7 @@ class Engine:
         #: Arms whose ranker streams (``rank_stream`` or a generator function; streaming.py).
         self.streaming = frozenset(arm for arm, r in options.rankers.items() if is_streaming(r))
         self.user_key = options.user_key
+        self.layer = options.layer
         self._method_like = method_like
         self._user_index = user_index
         self._user_default = user_default
@@ -442,12 +447,13 @@ class Engine:
             return ()
         key = call.user if call.user is not None else call.ranking_id  # anonymous: per request
         try:
-            call.bucket = bucketing.bucket(self.experiment, key)
+            allocation = allocate(self.experiment, key, settings, self.layer)
         except Exception as exc:  # e.g. a user id with a lone surrogate cannot be encoded
             call.fall_back("bucketing_error", exc)
             return ()
-        call.in_sample = call.bucket < settings.sampling_rate
-        return self.arms if call.in_sample else ()
+        call.bucket, call.in_sample = allocation.bucket, allocation.in_sample
+        call.holdout = allocation.holdout
+        return self.arms if allocation.interleaved else ()
 
     def _pinned(self, call: _Call, pin: object) -> tuple[str, ...]:
         if pin == self.baseline:
@@ -745,11 +751,13 @@ class Engine:
             if call.handler_error is not None:  # the caller gets the handler's exception
                 prior = f" (after {reason}: {error})" if reason is not None else ""
                 reason, error = "baseline_error", error_text(call.handler_error) + prior
+            elif call.holdout and reason is None:
+                served = "holdout"
         snapshot = call.snapshot
         settings = snapshot.settings if snapshot is not None else None
         arms = {arm: self._arm_entry(call, arm, outcome) for arm, outcome in call.outcomes.items()}
         items = call.items
-        if items is None and served == self.baseline:
+        if items is None and call.served is None:
             items = self._handler_items(call)
         if call.served is None and self.baseline not in arms and call.handler_state == _DONE:
             arms[self.baseline] = arm_entry(
@@ -783,6 +791,7 @@ class Engine:
             items=items if items is not None else [],
             total_ms=round(max(0.0, (clock.monotonic() - call.t0) * 1e3), 3),
             merge_ms=None if call.merge_ms is None else round(call.merge_ms, 3),
+            layer=None if self.layer is None else self.layer.name,
         )
 
     def _arm_entry(self, call: _Call, arm: str, outcome: ArmOutcome) -> dict[str, Any]:

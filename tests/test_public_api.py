@@ -23,6 +23,7 @@ PUBLIC = [
     "Interleaving",
     "InvalidConfigValue",
     "JsonLineSink",
+    "Layer",
     "OpenFeatureConfig",
     "PoolSaturated",
     "RankerOutputError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 import jsonschema
@@ -33,3 +34,15 @@ def test_flagd_sample_interleaves_only_beta_users(run_sample: Callable[[str], st
         ("beta-7", "interleaved", "openfeature"),
         ("user-42", "A", "openfeature"),
     ]
+
+
+def test_holdout_sample_holds_out_about_a_fifth(run_sample: Callable[[str], str]) -> None:
+    """samples/holdout.py: of 1,000 sampled users about 200 are served holdout, the rest interleaved."""
+    counts = ast.literal_eval(run_sample("holdout.py").strip())
+    assert set(counts) == {"interleaved", "holdout"} and sum(counts.values()) == 1000
+    assert 160 <= counts["holdout"] <= 240
+
+
+def test_layers_sample_has_no_user_in_both(run_sample: Callable[[str], str]) -> None:
+    """samples/layers.py: 200 users, each interleaved by exactly one of the two experiments."""
+    assert run_sample("layers.py").strip() == "interleaved pairs: 200, users in both experiments: 0"

@@ -292,4 +292,6 @@ def run(args: argparse.Namespace) -> int:
             from ..analysis.multileave import format_matrix
 
             print(f"\n{format_matrix(result.preference)}")
+        if result.holdout is not None:
+            print(f"\n{result.holdout.sentence()}")
     return 0
