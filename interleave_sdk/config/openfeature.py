@@ -21,7 +21,7 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..errors import ConfigUnavailable, InvalidConfigValue, MissingDependency
 from .cache import TTLCache
 from .overrides import EnvOverrides, log_invalid
-from .providers import ConfigSnapshot, lookup_error
+from .providers import ConfigSnapshot, store_source, usable_value
 from .settings import DEFAULTS, PARSERS, Settings
 
 logger = logging.getLogger("interleave_sdk")
@@ -131,23 +131,11 @@ class OpenFeatureConfig:
     def get_for(self, user: str | None) -> ConfigSnapshot:
         """The settings for one request by ``user``, with source and age."""
         lookup = self._cache_of(user).get()
-        settings = lookup.value
-        if lookup.error is not None:
-            stale = (
-                self.on_error == "last_known_good"
-                and settings is not None
-                and lookup.age_s <= self.max_staleness
-            )
-            if not stale:
-                raise lookup_error(lookup, "the OpenFeature provider")
-        assert settings is not None  # no error means a value was loaded
+        settings = usable_value(
+            lookup, on_error=self.on_error, max_staleness=self.max_staleness, store="the OpenFeature provider"
+        )
         overrides = self._overrides.current()
-        if lookup.error is not None:
-            source = "stale"
-        elif overrides:
-            source = "override"
-        else:
-            source = "openfeature" if lookup.loaded else "cache"
+        source = store_source(lookup, overrides, "openfeature")
         return ConfigSnapshot(self._overrides.merged(settings, overrides), source, None, lookup.age_s)
 
     # -- evaluation -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ..errors import ConfigError, ConfigUnavailable, InvalidConfigValue
 from .cache import Lookup
@@ -166,6 +166,32 @@ class EnvConfig:
 
     def __repr__(self) -> str:
         return f"EnvConfig(prefix={self._prefix!r})"
+
+
+T = TypeVar("T")
+
+
+def usable_value(lookup: Lookup[T], *, on_error: str, max_staleness: float, store: str) -> T:
+    """What a request may use from a remote store's cache lookup, by the shared failure policy:
+    the fresh value; after a failed refresh the last good one when ``on_error="last_known_good"``
+    and it is at most ``max_staleness`` seconds old; else the request's :class:`ConfigError`."""
+    value = lookup.value
+    if lookup.error is not None and not (
+        on_error == "last_known_good" and value is not None and lookup.age_s <= max_staleness
+    ):
+        raise lookup_error(lookup, store)
+    assert value is not None  # no error means a value was loaded
+    return value
+
+
+def store_source(lookup: Lookup[Any], overrides: Mapping[str, object], read: str) -> str:
+    """``config.source`` of a remote store's snapshot: ``stale`` (the more urgent fact) over
+    ``override`` over ``read`` (this request read the store) or ``cache``."""
+    if lookup.error is not None:
+        return "stale"
+    if overrides:
+        return "override"
+    return read if lookup.loaded else "cache"
 
 
 def lookup_error(lookup: Lookup[Any], store: str) -> ConfigError:

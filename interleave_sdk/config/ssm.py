@@ -18,7 +18,7 @@ from ..clock import Clock
 from ..errors import ConfigUnavailable, InvalidConfigValue
 from .cache import TTLCache
 from .overrides import EnvOverrides, log_invalid
-from .providers import ConfigSnapshot, lookup_error
+from .providers import ConfigSnapshot, store_source, usable_value
 from .settings import PARSERS, Settings
 
 if TYPE_CHECKING:
@@ -222,25 +222,13 @@ class SSMConfig:
     def get(self) -> ConfigSnapshot:
         """The settings for one request, with source, SSM version and age."""
         lookup = self._cache.get()
-        values = lookup.value
-        if lookup.error is not None:
-            stale = (
-                self.on_error == "last_known_good"
-                and values is not None
-                and lookup.age_s <= self.max_staleness
-            )
-            if not stale:
-                raise lookup_error(lookup, "SSM")
-        assert values is not None  # no error means a value was loaded
+        values = usable_value(
+            lookup, on_error=self.on_error, max_staleness=self.max_staleness, store="SSM"
+        )
         overrides = self._overrides.current()
-        if lookup.error is not None:
-            source = "stale"
-        elif overrides:
-            source = "override"
-        elif not values.parameters:
+        source = store_source(lookup, overrides, "ssm")
+        if source in ("ssm", "cache") and not values.parameters:
             source = "default"
-        else:
-            source = "ssm" if lookup.loaded else "cache"
         return ConfigSnapshot(
             self._overrides.merged(values.settings, overrides), source, values.version, lookup.age_s
         )
