@@ -90,7 +90,11 @@ def _checked_settings(settings: object) -> Settings:
 
 @runtime_checkable
 class ConfigProvider(Protocol):
-    """Anything with a ``get()`` returning a :class:`ConfigSnapshot`."""
+    """Anything with a ``get()`` returning a :class:`ConfigSnapshot`.
+
+    A provider whose switches depend on the user (flag rules that target segments) may also have
+    ``get_for(user_id_or_None)``; the engine then calls that instead (see :func:`config_reader`).
+    """
 
     def get(self) -> ConfigSnapshot: ...
 
