@@ -23,7 +23,7 @@ def test_a_fifth_of_in_sample_users_are_held_out_the_same_every_call(
     make_recommender: MakeRecommender, sink: CapturingSink
 ) -> None:
     """holdout_rate=0.2: 20 % +- 2 % of in-sample users served holdout, the same users on a second call."""
-    recommend, _, _ = make_recommender(sampling_rate=0.8, holdout_rate=0.2)
+    recommend, _, _ = make_recommender(sampling_rate=0.8, holdout_rate=0.2, timeout_ms=60000)
     users = [f"u{n}" for n in range(3000)]
     for _ in range(2):
         for user in users:

@@ -20,7 +20,7 @@ def ranked(ids: list[str]) -> pd.DataFrame:
 def decorated(experiment: str, sink: CapturingSink, layer: Any = HOME) -> Any:
     @interleaved(
         rankers={"B": lambda user_id: ranked(["c", "a", "d"])},
-        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, parallel_enabled=False),
+        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=60000),
         sink=sink,
         experiment=experiment,
         layer=layer,
