@@ -4,12 +4,14 @@ The public surface is what this module exports (pinned by a test); everything el
 """
 
 from ._version import __version__
+from .allocation import Layer
 from .bucketing import bucket, derive_seed
 from .clock import Clock, SystemClock
 from .config import (
     ConfigProvider,
     ConfigSnapshot,
     EnvConfig,
+    OpenFeatureConfig,
     Settings,
     SSMConfig,
     StaticConfig,
@@ -48,6 +50,8 @@ __all__ = [
     "Interleaving",
     "InvalidConfigValue",
     "JsonLineSink",
+    "Layer",
+    "OpenFeatureConfig",
     "PoolSaturated",
     "RankerOutputError",
     "SSMConfig",

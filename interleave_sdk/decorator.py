@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 import wrapt
 
+from .allocation import Layer
 from .clock import Clock
 from .config.providers import ConfigProvider
 from .config.ssm import SSMConfig
@@ -48,6 +49,7 @@ def interleaved(
     metrics: EmfMetrics | bool = True,
     processors: Sequence[Processor] = (),
     candidates: Callable[..., Any] | str | None = None,
+    layer: Layer | None = None,
     enabled: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Compare rankers by interleaving them inside the decorated function's requests.
@@ -57,7 +59,9 @@ def interleaved(
     ``rankers[baseline]`` names another callable. Three or more arms multileave. ``processors``
     are ``record -> record | None`` callables run on each log record before the ``sink``;
     ``candidates`` is a shared stage run once per request whose result every arm receives as the
-    keyword argument ``candidates``. An ``async def`` function is decorated into a coroutine
+    keyword argument ``candidates``. ``layer`` (a :class:`~interleave_sdk.Layer` naming
+    ``experiment``) interleaves only this experiment's share of the layer's users. An ``async def``
+    function is decorated into a coroutine
     function running the same procedure with the arms as tasks; a generator function is refused.
     See docs/quickstart.md for every option. ``enabled=False``
     returns the function undecorated. Every option is checked here; a wrong one raises
@@ -66,7 +70,7 @@ def interleaved(
     options = _options(
         rankers, config=config, user_key=user_key, item_col=item_col, k=k, baseline=baseline,
         experiment=experiment, sink=sink, executor=executor, clock=clock, id_factory=id_factory,
-        metrics=metrics, processors=processors, candidates=candidates,
+        metrics=metrics, processors=processors, candidates=candidates, layer=layer,
     )  # fmt: skip
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
@@ -124,6 +128,7 @@ def _options(
     metrics: EmfMetrics | bool,
     processors: Sequence[Processor],
     candidates: Callable[..., Any] | str | None,
+    layer: Layer | None = None,
 ) -> Options:
     """Every option checked, with a message naming the fix; the defaults filled in."""
     if not isinstance(baseline, str) or not _is_arm_name(baseline):
@@ -137,6 +142,11 @@ def _options(
             raise ValueError(
                 f"arm name {name!r} is not valid: use 1 to 32 letters, digits, '_' or '-', starting with "
                 f"a letter, and not {INTERLEAVE}"
+            )
+        if name in _SERVED_WORDS:
+            raise ValueError(
+                f"arm name {name!r} is what a log line's served field says for a non-arm answer "
+                "(interleaved, holdout): rename the arm"
             )
         if not (
             callable(ranker) or is_streaming(ranker) or (isinstance(ranker, str) and ranker.isidentifier())
@@ -207,6 +217,7 @@ def _options(
         callable(candidates) or (isinstance(candidates, str) and candidates.isidentifier())
     ):
         raise TypeError(f"candidates must be a callable or a method name, got {candidates!r}")
+    _check_layer(layer, experiment)
     return Options(
         rankers=dict(rankers),
         baseline=baseline,
@@ -222,7 +233,23 @@ def _options(
         metrics=emf,
         processors=tuple(processors),
         candidates=candidates,
+        layer=layer,
     )
+
+
+def _check_layer(layer: object, experiment: str) -> None:
+    if layer is None:
+        return
+    if not isinstance(layer, Layer):
+        raise TypeError(
+            f"layer must be a Layer(name, experiments), got {layer!r} "
+            "(e.g. layer=interleave_sdk.Layer('home', ['exp_a', 'exp_b']))"
+        )
+    if experiment not in layer.experiments:
+        raise ValueError(
+            f"experiment {experiment!r} is not one of layer {layer.name!r}'s experiments "
+            f"{list(layer.experiments)}: add it to the Layer or pass experiment= naming one of them"
+        )
 
 
 def _engine(func: Callable[..., Any], options: Options) -> Engine:
@@ -307,6 +334,10 @@ def _check_id_factory(id_factory: Callable[[], str]) -> None:
         raise TypeError(f"id_factory raised when called once to check it: {exc!r}") from exc
     if type(sample) is not str or not sample:
         raise TypeError(f"id_factory must return a non-empty str (ranking ids are text), got {sample!r}")
+
+
+#: ``served`` values that are not arms, so no arm may take these names.
+_SERVED_WORDS = frozenset({"interleaved", "holdout"})
 
 
 def _is_arm_name(name: str) -> bool:

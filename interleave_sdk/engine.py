@@ -52,8 +52,9 @@ class Engine:
         self.candidate_stage = options.candidates
         self.arms = Arms(options.rankers, options.baseline, options.item_col, options.k, options.clock)
         self.router = Router(
-            options.config, options.baseline, self.arms.names, options.experiment, options.user_key, signature
-        )
+            options.config, options.baseline, self.arms.names, options.experiment, options.user_key,
+            signature, options.layer,
+        )  # fmt: skip
         #: Records may share their small ``ranks`` maps only when nothing but the SDK's own line
         #: writer sees them: a user's sink or processor may keep or change what it is given.
         share_ranks = not options.processors and type(options.sink) is JsonLineSink
@@ -62,6 +63,7 @@ class Engine:
         self.recorder = Recorder(
             options.experiment, options.baseline, self.arms.baseline_ranker is not None, options.item_col,
             (*metrics, *options.processors), options.sink, share_ranks,
+            layer=None if options.layer is None else options.layer.name,
         )  # fmt: skip
 
     def __call__(

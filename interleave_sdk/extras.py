@@ -18,6 +18,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "pyarrow": "analysis",
     "threadpoolctl": "blas",
     "aws_lambda_powertools": "powertools",
+    "openfeature": "openfeature",
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .allocation import Layer
 from .clock import SYSTEM_CLOCK, Clock
 from .config.providers import ConfigProvider
 from .execution import ArmExecutor
@@ -60,6 +61,7 @@ class Options:
     metrics: EmfMetrics | None
     processors: tuple[Processor, ...]
     candidates: Callable[..., Any] | str | None
+    layer: Layer | None = None
 
 
 @dataclasses.dataclass(frozen=True)

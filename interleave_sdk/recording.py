@@ -101,6 +101,8 @@ class Recorder:
         stages: Sequence[Processor],
         sink: Sink,
         share_ranks: bool,
+        *,
+        layer: str | None = None,
     ) -> None:
         self.experiment = experiment
         self.baseline = baseline
@@ -109,6 +111,7 @@ class Recorder:
         self.stages = tuple(stages)
         self.sink = sink
         self.share_ranks = share_ranks
+        self.layer = layer
 
     def record(self, served: Served, total_ms: float) -> None:
         """Write the call's one line; runs in a ``finally``, so nothing may escape from here."""
@@ -149,6 +152,8 @@ class Recorder:
         reason, error = fallback(served)
         decision, merge, handler = served.decision, served.merge, served.handler
         arm = self.baseline if merge is None or merge.served is None else merge.served
+        if decision is not None and decision.holdout and reason is None and served.by_handler:
+            arm = "holdout"  # the baseline, served to a measurement-holdout user
         arms: dict[str, dict[str, Any]] = {}
         if merge is not None:
             for name, outcome in merge.outcomes.items():
@@ -191,6 +196,7 @@ class Recorder:
             items=items if items is not None else [],
             total_ms=round(max(0.0, total_ms), 3),
             merge_ms=None if merge is None or merge.merge_ms is None else round(merge.merge_ms, 3),
+            layer=self.layer,
         )
 
     def _handler_items(self, served: Served) -> list[dict[str, Any]]:

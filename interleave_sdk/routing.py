@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import bucketing
-from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
+from .allocation import Layer, allocate
+from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot, config_reader
 from .config.settings import DEFAULTS
 from .context import _PIN
 from .mode_warning import UnknownModeWarning
@@ -40,6 +41,8 @@ class Decision:
     pinned: str | None = None
     reason: FallbackReason | None = None
     error: str | None = None
+    #: In sample but in the measurement holdout: the decorated function serves (``served: holdout``).
+    holdout: bool = False
 
     @property
     def interleaving(self) -> bool:
@@ -57,8 +60,11 @@ class Router:
         experiment: str,
         user_key: str,
         signature: Signature,
+        layer: Layer | None = None,
     ) -> None:
         self.config = config
+        self._read_config = config_reader(config)  # get_for(user) when the provider targets users
+        self.layer = layer
         self.baseline = baseline
         self.arms = arms
         self.others = frozenset(arms) - {baseline}
@@ -71,7 +77,12 @@ class Router:
         self, ranking_id: str, instance: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> Decision:
         try:
-            snapshot = checked_snapshot(self.config.get())
+            user: str | None = bucketing.user_key(self._user_id(args, kwargs, instance))
+            user_error: Exception | None = None
+        except Exception as exc:  # reported after the config, which takes precedence
+            user, user_error = None, exc
+        try:
+            snapshot = checked_snapshot(self._read_config(user))
         except Exception as exc:
             error = error_text(exc)
             logger.warning("interleave-sdk: config unavailable, serving the decorated function: %s", error)
@@ -79,10 +90,8 @@ class Router:
             return Decision(snapshot, self.baseline, reason="config_error", error=error)
         settings = snapshot.settings
         mode = settings.mode
-        try:
-            user = bucketing.user_key(self._user_id(args, kwargs, instance))
-        except Exception as exc:
-            return Decision(snapshot, mode, reason="bucketing_error", error=error_text(exc))
+        if user_error is not None:
+            return Decision(snapshot, mode, reason="bucketing_error", error=error_text(user_error))
         pin = _PIN.get()
         # The pin is logged even when the kill switch overrides it.
         shown = None if pin is None else pin[:64] if isinstance(pin, str) else repr(pin)[:64]
@@ -103,12 +112,14 @@ class Router:
             return Decision(snapshot, mode, user=user, reason="unknown_arm", error=error)
         key = user if user is not None else ranking_id  # anonymous: per request
         try:
-            bucket = bucketing.bucket(self.experiment, key)
+            allocation = allocate(self.experiment, key, settings, self.layer)
         except Exception as exc:  # e.g. a user id with a lone surrogate cannot be encoded
             return Decision(snapshot, mode, user=user, reason="bucketing_error", error=error_text(exc))
-        in_sample = bucket < settings.sampling_rate
-        arms = self.arms if in_sample else ()
-        return Decision(snapshot, mode, arms, user=user, bucket=bucket, in_sample=in_sample)
+        arms = self.arms if allocation.interleaved else ()
+        return Decision(
+            snapshot, mode, arms, user=user, bucket=allocation.bucket,
+            in_sample=allocation.in_sample, holdout=allocation.holdout,
+        )  # fmt: skip
 
     def _user_id(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], instance: Any) -> Any:
         """The user id, read as binding the call would: keyword, position, or the default."""

@@ -23,6 +23,8 @@ PUBLIC = [
     "Interleaving",
     "InvalidConfigValue",
     "JsonLineSink",
+    "Layer",
+    "OpenFeatureConfig",
     "PoolSaturated",
     "RankerOutputError",
     "SSMConfig",

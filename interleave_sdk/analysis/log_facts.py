@@ -97,6 +97,8 @@ def add_line(facts: LogFacts, line: Mapping[str, Any], number: int) -> None:
         return
     if line.get("pinned") is not None or line.get("event", "ranking") != "ranking":
         return
+    if line.get("served") == "holdout":  # the measurement holdout: never an interleaving attempt
+        return
     user = line.get("user_id")
     key = f"u:{user}" if isinstance(user, str) else f"line:{number}"
     facts.requests += 1

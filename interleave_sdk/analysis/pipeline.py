@@ -21,6 +21,7 @@ from . import health, log_facts, multileave
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
 from .health import Check
+from .holdout import HoldoutEffect, holdout_section
 from .multileave import Preference
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
 from .sequential import SequentialVerdict
@@ -83,6 +84,8 @@ class AnalysisResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
     preference: Preference | None = None
+    #: Interleaved against measurement-holdout users (``holdout.py``); None without holdout lines.
+    holdout: HoldoutEffect | None = None
     #: Interleaving records by log schema version, read and refused (``versions.tally``).
     schema_versions: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Whether the data deserve the verdict's confidence (``health.evaluate``); shown first.
@@ -101,6 +104,7 @@ class AnalysisResult:
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
+            "holdout": None if self.holdout is None else self.holdout.as_dict(),
         }
 
 
@@ -175,7 +179,7 @@ def attribute(
     ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
     processor); feedback ids are hashed the same way before the join.
     """
-    result, quality, _ = _attribute(
+    result, quality, _, _ = _attribute(
         exposures,
         feedback,
         credit=credit,
@@ -208,8 +212,8 @@ def _attribute(
     until: datetime | str | None,
     columns: Mapping[str, str] | None,
     user_id_salt: str | bytes | None,
-) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None]:
-    """``attribute``, plus every arm's credit when the log multileaves.
+) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None, pd.DataFrame]:
+    """``attribute``, plus every arm's credit when the log multileaves, and the feedback as read.
 
     The two-arm engines set aside lines whose items name arms other than A and B (counted as
     invalid items); only when there are such lines does the multileaving pass read the log files
@@ -268,7 +272,7 @@ def _attribute(
             # Lines the two-arm engine rejected only for naming other arms are not broken.
             result.data_quality["invalid_items"] -= int((~imps["two_arm"]).sum())
             result.data_quality["multileaved_rankings"] = int((imps["arms"] > 2).sum())
-    return result, loaded.quality, credited
+    return result, loaded.quality, credited, feedback_frame
 
 
 def analyze(
@@ -318,7 +322,7 @@ def analyze(
         raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     if isinstance(series_points, bool) or not isinstance(series_points, int) or series_points < 0:
         raise AnalysisInputError(f"series_points must be an integer >= 0, got {series_points!r}")
-    attributed, feedback_quality, credited = _attribute(
+    attributed, feedback_quality, credited, feedback_frame = _attribute(
         exposures,
         feedback,
         credit=credit,
@@ -356,6 +360,13 @@ def analyze(
     )
     if credited is not None:
         result.preference = multileave.preference(credited, unit=unit, alpha=alpha)
+    result.holdout = holdout_section(
+        exposures,
+        feedback_frame,
+        positive=positive,
+        alpha=alpha,
+        filters=ExposureFilter.build(experiment, since, until),
+    )
     report("statistics")
     result.parameters.update(
         {

@@ -444,6 +444,15 @@ def _markdown(result: AnalysisResultLike) -> str:
         from .multileave import matrix_markdown  # rendering only: the analysis computed it
 
         lines += ["", *matrix_markdown(preference)]
+    holdout = getattr(result, "holdout", None)
+    if holdout is not None:  # the analysis computed it; rendering only
+        lines += [
+            "",
+            "## Measurement holdout",
+            "",
+            holdout.sentence() + ": positive feedback per impression, interleaved users against "
+            "held-out users served the baseline alone (user-clustered interval).",
+        ]
     lines += [
         "",
         "**Tie rate**: the share of units (users by default) whose clicks favour neither arm. "

@@ -311,6 +311,8 @@ def run(args: argparse.Namespace) -> int:
             from ..analysis.multileave import format_matrix
 
             print(f"\n{format_matrix(result.preference)}")
+        if result.holdout is not None:
+            print(f"\n{result.holdout.sentence()}")
     failed = [check.name for check in result.health if check.status == "fail"]
     if args.strict and failed:
         raise CliFailure(f"health checks failed: {', '.join(failed)}", STRICT_FAILED)

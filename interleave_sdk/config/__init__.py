@@ -1,5 +1,6 @@
 """Experiment settings and the providers that supply them."""
 
+from .openfeature import OpenFeatureConfig
 from .providers import (
     ENV_PREFIX,
     ConfigProvider,
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigProvider",
     "ConfigSnapshot",
     "EnvConfig",
+    "OpenFeatureConfig",
     "SSMConfig",
     "Settings",
     "StaticConfig",

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import operator
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from ..errors import ConfigError, InvalidConfigValue
+from ..errors import ConfigError, ConfigUnavailable, InvalidConfigValue
+from .cache import Lookup
 from .settings import PARSERS, Settings
 
 
@@ -89,9 +90,23 @@ def _checked_settings(settings: object) -> Settings:
 
 @runtime_checkable
 class ConfigProvider(Protocol):
-    """Anything with a ``get()`` returning a :class:`ConfigSnapshot`."""
+    """Anything with a ``get()`` returning a :class:`ConfigSnapshot`.
+
+    A provider whose switches depend on the user (flag rules that target segments) may also have
+    ``get_for(user_id_or_None)``; the engine then calls that instead (see :func:`config_reader`).
+    """
 
     def get(self) -> ConfigSnapshot: ...
+
+
+def config_reader(provider: ConfigProvider) -> Callable[[str | None], object]:
+    """How the engine reads ``provider`` for one request's user: ``get_for(user)`` when the
+    provider targets users (OpenFeature), else ``get()``. Resolved once, at decoration."""
+    get_for = getattr(provider, "get_for", None)
+    if callable(get_for):
+        return get_for  # type: ignore[no-any-return]
+    get = provider.get
+    return lambda _user: get()
 
 
 class StaticConfig:
@@ -155,3 +170,42 @@ class EnvConfig:
 
     def __repr__(self) -> str:
         return f"EnvConfig(prefix={self._prefix!r})"
+
+
+T = TypeVar("T")
+
+
+def usable_value(lookup: Lookup[T], *, on_error: str, max_staleness: float, store: str) -> T:
+    """What a request may use from a remote store's cache lookup, by the shared failure policy:
+    the fresh value; after a failed refresh the last good one when ``on_error="last_known_good"``
+    and it is at most ``max_staleness`` seconds old; else the request's :class:`ConfigError`."""
+    value = lookup.value
+    if lookup.error is not None and not (
+        on_error == "last_known_good" and value is not None and lookup.age_s <= max_staleness
+    ):
+        raise lookup_error(lookup, store)
+    assert value is not None  # no error means a value was loaded
+    return value
+
+
+def store_source(lookup: Lookup[Any], overrides: Mapping[str, object], read: str) -> str:
+    """``config.source`` of a remote store's snapshot: ``stale`` (the more urgent fact) over
+    ``override`` over ``read`` (this request read the store) or ``cache``."""
+    if lookup.error is not None:
+        return "stale"
+    if overrides:
+        return "override"
+    return read if lookup.loaded else "cache"
+
+
+def lookup_error(lookup: Lookup[Any], store: str) -> ConfigError:
+    """The error a request gets from a failed refresh: a fresh object per request (one exception
+    object must not be raised in many threads), its class kept, saying when ``store`` is asked again.
+    """
+    cause = lookup.error
+    detail = f"{cause} ({store} is called again in {lookup.retry_in_s:.1f} s)"
+    error: ConfigError = (
+        ConfigUnavailable(detail) if isinstance(cause, ConfigUnavailable) else ConfigError(detail)
+    )
+    error.__cause__ = cause
+    return error

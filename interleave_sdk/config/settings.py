@@ -73,6 +73,10 @@ def _number(key: str, expected: str, accept: Callable[[float], bool]) -> Callabl
 
 #: A share of traffic in [0, 1].
 parse_rate = _number("sampling_rate", "a number between 0 and 1", lambda x: 0.0 <= x <= 1.0)
+#: The share of would-be-interleaved users served the baseline alone (the measurement holdout).
+parse_holdout_rate = _number(
+    "holdout_rate", "a number between 0 and 1", lambda x: 0.0 <= x <= 1.0
+)
 #: The non-baseline arm's deadline.
 parse_timeout_ms = _number(
     "timeout_ms", "a positive number of milliseconds", lambda x: 0.0 < x < float("inf")
@@ -115,6 +119,7 @@ PARSERS: dict[str, Callable[[object], Any]] = {
     "interleave_method": parse_method,
     "seed_strategy": parse_seed_strategy,
     "timeout_ms": parse_timeout_ms,
+    "holdout_rate": parse_holdout_rate,
 }
 
 
@@ -132,6 +137,7 @@ class Settings:
     interleave_method: str = "team_draft_v1"
     seed_strategy: str = "request"
     timeout_ms: float = 300.0
+    holdout_rate: float = 0.0
 
     def __post_init__(self) -> None:
         # Validate even when built directly, so a Settings object is always a valid one.

@@ -15,9 +15,10 @@ from random import Random
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
-from ..errors import ConfigError, ConfigUnavailable, InvalidConfigValue
-from .cache import Lookup, TTLCache
-from .providers import ENV_PREFIX, ConfigSnapshot, env_values
+from ..errors import ConfigUnavailable, InvalidConfigValue
+from .cache import TTLCache
+from .overrides import EnvOverrides, log_invalid
+from .providers import ConfigSnapshot, store_source, usable_value
 from .settings import PARSERS, Settings
 
 if TYPE_CHECKING:
@@ -143,18 +144,6 @@ def validate(parameters: Mapping[str, Parameter]) -> Settings:
     return Settings.from_mapping(values)
 
 
-def log_invalid(exc: InvalidConfigValue, where: str) -> None:
-    """The documented message for a rejected value (docs/configuration.md, "Validation")."""
-    logger.error(
-        "interleave-sdk: invalid config value %s=%r from %s (expected %s); this config is not used",
-        exc.key,
-        exc.value,
-        where,
-        exc.expected,
-        extra={"config_key": exc.key, "config_value": exc.value, "config_expected": exc.expected},
-    )
-
-
 @dataclass(frozen=True)
 class KeySource:
     """Where one effective setting came from (for ``interleave-sdk config show``)."""
@@ -233,40 +222,22 @@ class SSMConfig:
             rng=rng,
             clock=clock,
         )
-        # Raw environment values -> parsed overrides (or the error they caused), so the
-        # per-request cost is a dict lookup and a bad value is logged once, not per request.
-        self._env_memo: tuple[tuple[tuple[str, str], ...], dict[str, object] | ConfigError] = (
-            (),
-            {},
-        )
-        self._merged_memo: tuple[SSMValues, dict[str, object], Settings] | None = None
+        self._overrides = EnvOverrides(environ)
 
     # -- the provider protocol --------------------------------------------------------------------
 
     def get(self) -> ConfigSnapshot:
         """The settings for one request, with source, SSM version and age."""
         lookup = self._cache.get()
-        values = lookup.value
-        if lookup.error is not None:
-            stale = (
-                self.on_error == "last_known_good"
-                and values is not None
-                and lookup.age_s <= self.max_staleness
-            )
-            if not stale:
-                raise _request_error(lookup)
-        assert values is not None  # no error means a value was loaded
-        overrides = self._overrides()
-        if lookup.error is not None:
-            source = "stale"
-        elif overrides:
-            source = "override"
-        elif not values.parameters:
+        values = usable_value(
+            lookup, on_error=self.on_error, max_staleness=self.max_staleness, store="SSM"
+        )
+        overrides = self._overrides.current()
+        source = store_source(lookup, overrides, "ssm")
+        if source in ("ssm", "cache") and not values.parameters:
             source = "default"
-        else:
-            source = "ssm" if lookup.loaded else "cache"
         return ConfigSnapshot(
-            self._merged(values, overrides), source, values.version, lookup.age_s
+            self._overrides.merged(values.settings, overrides), source, values.version, lookup.age_s
         )
 
     # -- reading SSM ------------------------------------------------------------------------------
@@ -302,8 +273,8 @@ class SSMConfig:
         """Per key: the effective value and whether it came from SSM, an env override or the
         default. Reads SSM once, uncached; raises like :meth:`read`."""
         values = self.read()
-        overrides = self._overrides()
-        settings = self._merged(values, overrides)
+        overrides = self._overrides.current()
+        settings = self._overrides.merged(values.settings, overrides)
         rows = []
         for key in PARSERS:
             parameter = values.parameters.get(key)
@@ -319,60 +290,11 @@ class SSMConfig:
             )
         return rows
 
-    # -- environment overrides -------------------------------------------------------------------
-
-    def _overrides(self) -> dict[str, object]:
-        """Parsed ``INTERLEAVE_SDK_<KEY>`` values; an invalid one raises (and is logged once)."""
-        raw = tuple(sorted(env_values(self._environ).items()))
-        memo_raw, memo = self._env_memo
-        if memo_raw != raw:
-            memo = _parse_overrides(raw)
-            self._env_memo = (raw, memo)
-        if isinstance(memo, ConfigError):
-            raise ConfigError(str(memo)) from memo.__cause__
-        return memo
-
-    def _merged(self, values: SSMValues, overrides: dict[str, object]) -> Settings:
-        if not overrides:
-            return values.settings
-        # Both inputs stay the same objects until SSM or the environment changes, so the merge
-        # (a validated copy of the settings) is made once per change, not once per request.
-        memo = self._merged_memo
-        if memo is not None and memo[0] is values and memo[1] is overrides:
-            return memo[2]
-        merged = values.settings.replace(**overrides)
-        self._merged_memo = (values, overrides, merged)
-        return merged
-
     def __repr__(self) -> str:
         return (
             f"SSMConfig(prefix={self.prefix!r}, ttl={self._cache.ttl:g}, "
             f"jitter={self._cache.jitter:g}, on_error={self.on_error!r})"
         )
-
-
-def _parse_overrides(raw: tuple[tuple[str, str], ...]) -> dict[str, object] | ConfigError:
-    parsed: dict[str, object] = {}
-    for key, text in raw:
-        try:
-            parsed[key] = PARSERS[key](text)
-        except InvalidConfigValue as exc:
-            log_invalid(exc, "environment variable " + ENV_PREFIX + key.upper())
-            error = ConfigError(f"environment override not used: {exc}")
-            error.__cause__ = exc
-            return error
-    return parsed
-
-
-def _request_error(lookup: Lookup[SSMValues]) -> ConfigError:
-    """A fresh exception per request (one exception object must not be raised in many threads)."""
-    cause = lookup.error
-    detail = f"{cause} (SSM is called again in {lookup.retry_in_s:.1f} s)"
-    error: ConfigError = (
-        ConfigUnavailable(detail) if isinstance(cause, ConfigUnavailable) else ConfigError(detail)
-    )
-    error.__cause__ = cause
-    return error
 
 
 def _describe(exc: BaseException) -> str:

@@ -45,9 +45,14 @@ def ranking_record(
     total_ms: float = 0.0,
     merge_ms: float | None = None,
     sdk_version: str = __version__,
+    layer: str | None = None,
 ) -> dict[str, Any]:
-    """One log line as a dict, every field present (null when it does not apply)."""
-    return {
+    """One log line as a dict, every field present (null when it does not apply).
+
+    Fields added after schema version 1 shipped (``layer``) are written only when they apply, so a
+    line of a call that uses none of them is byte for byte what earlier versions wrote.
+    """
+    record = {
         "schema_version": SCHEMA_VERSION,
         "event": "ranking",
         "ts": ts,
@@ -77,6 +82,9 @@ def ranking_record(
         "items": [] if items is None else items,
         "timings": {"total_ms": total_ms, "merge_ms": merge_ms},
     }
+    if layer is not None:
+        record["layer"] = layer
+    return record
 
 
 def arm_entry(

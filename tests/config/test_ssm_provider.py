@@ -102,6 +102,7 @@ def test_values_are_parsed(clock: ManualClock) -> None:
         interleave_method="team_draft_v1",
         seed_strategy="USER",
         timeout_ms="150",
+        holdout_rate="0.1",
     )
     settings = provider(fake, clock).get().settings
     assert settings.as_dict() == {
@@ -111,6 +112,7 @@ def test_values_are_parsed(clock: ManualClock) -> None:
         "interleave_method": "team_draft_v1",
         "seed_strategy": "user",
         "timeout_ms": 150.0,
+        "holdout_rate": 0.1,
     }
 
 
@@ -124,6 +126,7 @@ def test_missing_keys_take_defaults(clock: ManualClock) -> None:
         "interleave_method": "team_draft_v1",
         "seed_strategy": "request",
         "timeout_ms": 300.0,
+        "holdout_rate": 0.0,
     }
 
 
