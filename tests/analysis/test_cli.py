@@ -301,3 +301,38 @@ def test_alpha_reaches_both_verdicts_and_the_table_shows_the_sequential_decision
     decision = next(line for line in lines if "sequential decision" in line).split()
     expected = payload["sequential"]["decision"]
     assert decision[2] == expected and (expected == "continue" or decision[3] == "wins")
+
+
+def test_format_text_prints_the_table(inputs, capsys):
+    """``--format text`` prints the verdict table, the same as the default."""
+    log, fb = inputs
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10"]) == 0
+    default = capsys.readouterr().out
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format", "text"]) == 0
+    assert capsys.readouterr().out == default and "winner" in default.lower()
+
+
+def test_format_table_is_a_deprecated_alias_of_text(inputs, capsys):
+    """The old ``--format table`` prints the same table plus one deprecation note on stderr."""
+    log, fb = inputs
+    argv = ["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format"]
+    assert main([*argv, "text"]) == 0
+    text = capsys.readouterr().out
+    assert main([*argv, "table"]) == 0
+    out, err = capsys.readouterr()
+    assert out == text
+    assert err.strip() == (
+        "interleave-sdk analyze: note: --format table is now --format text; the old name will be removed"
+    )
+
+
+def test_report_prints_where_it_wrote(inputs, tmp_path, capsys):
+    """``--report DIR`` says on stderr where report.md is; stdout stays the JSON alone."""
+    log, fb = inputs
+    out = tmp_path / "rep"
+    argv = ["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format", "json"]
+    assert main([*argv, "--report", str(out)]) == 0
+    stdout, stderr = capsys.readouterr()
+    json.loads(stdout)
+    assert stderr.strip() == f"interleave-sdk analyze: wrote the report to {out / REPORT_FILE}"
+    assert (out / REPORT_FILE).is_file()
