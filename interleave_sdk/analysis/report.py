@@ -502,8 +502,9 @@ def _markdown(result: AnalysisResultLike) -> str:
         f"resamples, seed {verdict.seed}.",
         "- Sign test: exact two-sided binomial test on non-tied votes against ½.",
         "- Sequential test: Beta-mixture sequential probability ratio test on the non-tied votes, "
-        "units in order of first exposure; always-valid p = 1 / the largest mixture likelihood "
-        "ratio so far. Confidence sequence: normal mixture on the per-unit linearised ΔAB.",
+        "units in order of first exposure, impressions scored once their attribution window has "
+        "closed; always-valid p = 1 / the largest mixture likelihood ratio so far. Confidence "
+        "sequence: normal mixture on the per-unit linearised ΔAB.",
         "- Impressions without attributed feedback are ties and leave ΔAB and the tests unchanged.",
         "",
     ]

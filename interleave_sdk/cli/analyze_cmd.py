@@ -92,6 +92,12 @@ def register(subparsers: Any) -> None:
         help="end of the exposure times analysed, exclusive: an ISO date or timestamp",
     )
     parser.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="when this look is taken: the sequential test scores the impressions whose "
+        "attribution window closed by then (default: the latest feedback time read)",
+    )
+    parser.add_argument(
         "--unit",
         choices=("user", "impression"),
         default="user",
@@ -271,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
             experiment=args.experiment,
             since=args.since,
             until=args.until,
+            as_of=args.as_of,
             columns=args.columns,
             user_id_salt=args.user_id_salt,
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from interleave_sdk.analysis import analyze
 from interleave_sdk.analysis.sequential import delta_confidence_sequence
 from interleave_sdk.analysis.testing import write_json_lines
+from interleave_sdk.cli import main
 
 from .conftest import event, events, rec
 
@@ -48,6 +51,23 @@ def test_a_unanimous_early_lead_still_decides_once_the_windows_close(tmp_path):
     clicks.append(event("u0", "zzz", 25 * HOUR))  # any later feedback moves the clock on
     first, later = looks(tmp_path, clicks, [1 * HOUR, 26 * HOUR])
     assert (first, later) == ("continue", "B")
+
+
+def test_as_of_names_the_look_on_the_command_line(tmp_path, capsys):
+    """--as-of a day after the clicks closes every window: the unanimous B lead decides then;
+    without it the latest click is the clock and no window has closed yet."""
+    log = write_json_lines(
+        tmp_path / "log.jsonl", [rec(f"r{n}", f"u{n}", n, ITEMS) for n in range(16)]
+    )
+    events(*[event(f"u{n}", "b", n + 5, rid=f"r{n}") for n in range(16)]).to_csv(
+        tmp_path / "fb.csv", index=False
+    )
+    args = ["analyze", "--exposures", str(log), "--feedback", str(tmp_path / "fb.csv")]
+    decisions = []
+    for extra in ([], ["--as-of", "2026-11-24T01:00:00Z"]):
+        assert main([*args, *extra, "--format", "json", "--n-boot", "10"]) == 0
+        decisions.append(json.loads(capsys.readouterr().out)["sequential"]["decision"])
+    assert decisions == ["continue", "B"]
 
 
 def test_confidence_sequence_never_collapses_to_a_point():
