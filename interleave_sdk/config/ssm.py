@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..errors import ConfigError, ConfigUnavailable, InvalidConfigValue
+from ..forking import FORK_RESETS
 from .cache import Lookup, TTLCache
 from .providers import ENV_PREFIX, ConfigSnapshot, env_values
 from .settings import PARSERS, Settings
@@ -209,7 +210,9 @@ class SSMConfig:
         self.on_error = on_error
         self.max_staleness = float(max_staleness)
         self._client = client
+        self._own_client = client is None
         self._client_lock = threading.Lock()
+        FORK_RESETS.add(self, SSMConfig._forget_client)
         self._region = region
         self._endpoint_url = endpoint_url
         self._decrypt = decrypt
@@ -234,6 +237,13 @@ class SSMConfig:
             {},
         )
         self._merged_memo: tuple[SSMValues, dict[str, object], Settings] | None = None
+
+    def _forget_client(self) -> None:
+        """In a forked child: a new lock, and a new client of our own (a boto3 client and its
+        connections are not safe to share across fork); a client passed in is the caller's."""
+        self._client_lock = threading.Lock()
+        if self._own_client:
+            self._client = None
 
     # -- the provider protocol --------------------------------------------------------------------
 

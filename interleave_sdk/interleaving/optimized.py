@@ -63,7 +63,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from ..forking import ForkResetRegistry
+from ..forking import FORK_RESETS
 from .api import Interleaving, Ranking, Rankings, register, register_rebuild
 from .team_draft import team_draft
 
@@ -245,7 +245,7 @@ class BackgroundSolver:
         self.max_pending = max_pending
         self.time_limit_s = time_limit_s
         self._forget()
-        _BACKGROUND_SOLVERS.add(self)
+        FORK_RESETS.add(self, BackgroundSolver._forget)
 
     def _forget(self) -> None:
         """Fresh state: at construction, and in a forked child (no thread, possibly a lock held)."""
@@ -323,9 +323,6 @@ class BackgroundSolver:
                 if not self._pending:
                     self._idle.set()
 
-
-#: Every background solver alive, so a forked child can reset them all.
-_BACKGROUND_SOLVERS: ForkResetRegistry[BackgroundSolver] = ForkResetRegistry(lambda solver: solver._forget())
 
 #: The process's background solver, shared by the registered methods (one thread at most).
 SHARED_BACKGROUND_SOLVER = BackgroundSolver()
@@ -496,6 +493,13 @@ class _SolverLoader:
         self._thread: threading.Thread | None = None
         self.ready = False
         self.error: str | None = None
+        FORK_RESETS.add(self, _SolverLoader._forget)
+
+    def _forget(self) -> None:
+        """In a forked child: a load in flight in the parent never finishes here; start anew."""
+        self._lock = threading.Lock()
+        if not self.ready:
+            self._thread = None
 
     def load(self) -> None:
         """Import now, in the calling thread (what :func:`warm_up` and the background thread do)."""

@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from ..forking import FORK_RESETS
+
 Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -129,6 +131,11 @@ class JsonLineSink:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
+        self._lock = threading.Lock()
+        FORK_RESETS.add(self, JsonLineSink._forget_lock)
+
+    def _forget_lock(self) -> None:
+        """In a forked child: a parent thread may have held the lock mid-line; it never returns."""
         self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any]) -> None:
