@@ -30,6 +30,7 @@ from .execution import ArmExecutor, ArmOutcome
 from .interleaving import Interleaving, available_methods, interleave, register
 from .observability import JsonLineSink, log_schema
 from .observability.metrics import EmfMetrics
+from .options import Processor, Ranker, Sink
 from .replay import replay
 
 __all__ = [
@@ -48,9 +49,12 @@ __all__ = [
     "InvalidConfigValue",
     "JsonLineSink",
     "PoolSaturated",
+    "Processor",
+    "Ranker",
     "RankerOutputError",
     "SSMConfig",
     "Settings",
+    "Sink",
     "StaticConfig",
     "SystemClock",
     "UnknownMethodError",
