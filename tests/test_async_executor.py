@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,6 +15,23 @@ from interleave_sdk import ArmExecutor, StaticConfig, interleaved
 from interleave_sdk.testing import CapturingSink
 
 from .conftest import frame
+
+
+def decorated(
+    rank_b: Callable[[str], pd.DataFrame], pool: ArmExecutor, sink: CapturingSink, timeout_ms: float
+) -> Any:
+    """An async handler serving [a1, a2] next to a plain-function ranker B."""
+
+    @interleaved(
+        rankers={"B": rank_b},
+        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=timeout_ms),
+        sink=sink,
+        executor=pool,
+    )
+    async def recommend(user_id: str) -> pd.DataFrame:
+        return frame(["a1", "a2"])
+
+    return recommend
 
 
 def test_asyncio_run_returns_by_the_deadline_with_a_slow_sync_ranker(sink: CapturingSink) -> None:
@@ -24,14 +43,7 @@ def test_asyncio_run_returns_by_the_deadline_with_a_slow_sync_ranker(sink: Captu
         release.wait(3.0)
         return frame(["b"])
 
-    @interleaved(
-        rankers={"B": slow_b},
-        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=100.0),
-        sink=sink,
-        executor=pool,
-    )
-    async def recommend(user_id: str) -> pd.DataFrame:
-        return frame(["a1", "a2"])
+    recommend = decorated(slow_b, pool, sink, timeout_ms=100.0)
 
     try:
         start = time.perf_counter()
@@ -55,14 +67,7 @@ def test_hung_sync_rankers_leave_the_loops_default_executor_free(sink: Capturing
         release.wait(30)
         return frame(["b"])
 
-    @interleaved(
-        rankers={"B": hung_b},
-        config=StaticConfig(mode="INTERLEAVE", sampling_rate=1.0, timeout_ms=20.0),
-        sink=sink,
-        executor=pool,
-    )
-    async def recommend(user_id: str) -> pd.DataFrame:
-        return frame(["a1", "a2"])
+    recommend = decorated(hung_b, pool, sink, timeout_ms=20.0)
 
     async def main() -> float:
         for i in range(16):
