@@ -3,7 +3,8 @@
 Each ``<name>_cmd`` module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` (``args -> exit code``). Modules are imported only when the CLI runs, so importing the
 SDK in a Lambda never pays for the analysis stack. Exit codes: 0 ran, 1 failed, 2 bad arguments
-or a missing optional extra (the message names the ``pip install`` that fixes it).
+or a missing optional extra (the message names the ``pip install`` that fixes it), 3 a health
+check failed under ``analyze --strict``.
 """
 
 from __future__ import annotations

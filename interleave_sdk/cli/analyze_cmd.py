@@ -175,6 +175,12 @@ def register(subparsers: Any) -> None:
         default="table",
         help="print a table (default) or the result as JSON",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 3 when a health check fails (for pipelines); the output is "
+        "printed first",
+    )
     parser.set_defaults(func=run)
 
 
@@ -285,11 +291,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             format_table(
-                result.verdict, result.matching, result.data_quality, sequential=result.sequential
+                result.verdict,
+                result.matching,
+                result.data_quality,
+                sequential=result.sequential,
+                health=result.health,
+                schema_versions=result.schema_versions,
             )
         )
         if result.preference is not None and len(result.preference.arms) > 2:
             from ..analysis.multileave import format_matrix
 
             print(f"\n{format_matrix(result.preference)}")
+    failed = [check.name for check in result.health if check.status == "fail"]
+    if args.strict and failed:
+        print(f"interleave-sdk analyze: health checks failed: {', '.join(failed)}", file=sys.stderr)
+        return 3
     return 0

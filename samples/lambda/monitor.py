@@ -45,6 +45,7 @@ class MonitorSettings:
     workgroup: str = "primary"
     lookback_days: int = 1
     namespace: str = NAMESPACE
+    window_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
@@ -70,6 +71,7 @@ class MonitorSettings:
             workgroup=env.get("ATHENA_WORKGROUP") or "primary",
             lookback_days=int(env.get("LOOKBACK_DAYS") or 1),
             namespace=env.get("METRIC_NAMESPACE") or NAMESPACE,
+            window_hours=float(env.get("WINDOW_HOURS") or 24),
         )
 
 
@@ -143,8 +145,16 @@ def run_monitor(
     )
     with tempfile.TemporaryDirectory(prefix="monitor-feedback-") as folder:
         feedback = download_feedback(s3, settings.feedback, Path(folder))
+        # The sequential test scores the impressions whose attribution window closed by now.
         result = analyze(
-            None, feedback, engine=engine, experiment=settings.experiment, since=since, until=until
+            None,
+            feedback,
+            engine=engine,
+            experiment=settings.experiment,
+            since=since,
+            until=until,
+            window_hours=settings.window_hours,
+            as_of=moment,
         )
     summary = result.as_dict()
     data = metric_data(summary, settings.experiment, until)
