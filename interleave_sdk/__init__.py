@@ -32,6 +32,7 @@ from .execution import ArmExecutor, ArmOutcome
 from .interleaving import Interleaving, available_methods, interleave, register
 from .observability import JsonLineSink, log_schema
 from .observability.metrics import EmfMetrics
+from .options import Processor, Ranker, Sink
 from .prefetch import prefetch
 from .replay import replay
 
@@ -53,9 +54,12 @@ __all__ = [
     "Layer",
     "OpenFeatureConfig",
     "PoolSaturated",
+    "Processor",
+    "Ranker",
     "RankerOutputError",
     "SSMConfig",
     "Settings",
+    "Sink",
     "StaticConfig",
     "SystemClock",
     "UnknownMethodError",

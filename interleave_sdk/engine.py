@@ -123,7 +123,8 @@ class Engine:
                 ):
                     stage = resolve("candidates", self.candidate_stage, instance)
                     late = deadline if decision.interleaving else None
-                    outcome = _checked((yield Call("candidates", stage, args, kwargs, late or INFINITY)))
+                    wait = INFINITY if late is None else late
+                    outcome = _checked((yield Call("candidates", stage, args, kwargs, wait)))
                     candidates = judged(outcome, kwargs, late, settings.timeout_ms)
                     run_kwargs = candidates.kwargs
                 if run_kwargs is not None and not decision.interleaving:

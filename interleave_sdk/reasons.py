@@ -68,3 +68,19 @@ SkipReason = Literal["pool_saturated", "budget_exhausted", "baseline_failed"]
 """Why an arm was ``skipped`` (not started): the first two are also fallback reasons."""
 
 SKIP_REASONS: tuple[SkipReason, ...] = get_args(SkipReason)
+
+MethodFallback = Literal[
+    "not_two_arms",
+    "short_arm",
+    "duplicate_ids",
+    "too_many_candidates",
+    "time_budget",
+    "infeasible",
+    "inexact_solution",
+    "solver_error",
+    "solver_loading",
+    "scipy_missing",
+]
+"""Why an optimized method served Team Draft for one request (``method_detail.fallback``)."""
+
+METHOD_FALLBACKS: tuple[MethodFallback, ...] = get_args(MethodFallback)

@@ -119,7 +119,7 @@ class ArmStream:
                 value = next(self._items)
             except StopIteration:
                 return None
-            except Exception as exc:  # the ranker's own failure, midway
+            except BaseException as exc:  # the ranker's own failure midway (even SystemExit)
                 raise StreamError(
                     self.arm,
                     "arm_error",

@@ -203,3 +203,11 @@ def test_drop_unexposed_through_the_decorator_keeps_only_exposures() -> None:
     assert sink.records == []
     in_sample("u1")
     assert [r["served"] for r in sink.records] == ["interleaved"]
+
+
+def test_hashing_fails_closed_on_an_id_it_cannot_encode() -> None:
+    """A user id with a lone surrogate cannot be hashed: it is logged as null, never raw."""
+    process = hash_user_ids("k" * 32)
+    record = process({"user_id": "user-\ud800"})
+    assert record is not None and record["user_id"] is None
+    assert "hash_user_ids" in record["processor_errors"][0]

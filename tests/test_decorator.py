@@ -579,3 +579,9 @@ def test_baseline_exception_after_a_failed_b_is_reported_as_baseline_error(
         recommend("u1")
     assert sink.last["fallback_reason"] == "baseline_error"
     assert "db down" in sink.last["error"] and "after arm_error" in sink.last["error"]
+
+
+def test_item_col_naming_the_credit_column_is_refused() -> None:
+    """item_col='source_ranker' would overwrite the served ids with arm names: refused at decoration."""
+    with pytest.raises(ValueError, match="item_col='source_ranker'"):
+        interleaved(rankers={"B": lambda user_id: None}, config=StaticConfig(), item_col="source_ranker")

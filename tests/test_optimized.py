@@ -15,10 +15,24 @@ from scipy.optimize import linprog
 from interleave_sdk import interleave
 from interleave_sdk.interleaving import api
 from interleave_sdk.interleaving import optimized as opt
+from interleave_sdk.interleaving import optimized_lp as lp
 from interleave_sdk.interleaving.lazy import LazyRanking
 from interleave_sdk.interleaving.optimized import SolverCost
 
 from .test_team_draft import canonical_pairs, relabel
+
+
+class StepClock:
+    """A clock whose monotonic() reads ``now[0]`` (the test moves it)."""
+
+    def __init__(self, now: list[float]) -> None:
+        self.now_s = now
+
+    def monotonic(self) -> float:
+        return self.now_s[0]
+
+    def now(self) -> Any:
+        raise NotImplementedError
 
 
 def OptimizedInterleaver(name: str, *args: Any, **kwargs: Any) -> opt.OptimizedInterleaver:
@@ -286,15 +300,15 @@ def test_budget_and_candidate_cap_fall_back_with_a_valid_team_draft(
 def test_enumeration_that_spends_the_budget_skips_the_solver(monkeypatch: pytest.MonkeyPatch) -> None:
     """The enumeration is counted in the budget: if it spends it, the LP is not started."""
     now = [0.0]
-    enumerate_lists = opt._enumerate
+    enumerate_lists = lp._enumerate
 
     def slow(*args: Any) -> Any:
         out = enumerate_lists(*args)
         now[0] += 1.0  # the enumeration "took" a second
         return out
 
-    monkeypatch.setattr(opt, "_enumerate", slow)
-    method = OptimizedInterleaver("test_clock", time_budget_ms=5, clock=lambda: now[0])
+    monkeypatch.setattr(lp, "_enumerate", slow)
+    method = OptimizedInterleaver("test_clock", time_budget_ms=5, clock=StepClock(now))
     drawn = method({"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(0))
     assert drawn.method == "team_draft_v1"
     assert drawn.detail is not None
@@ -505,7 +519,7 @@ def test_solver_cost_is_learnt_per_size() -> None:
 
 def test_a_solution_missing_the_tolerance_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A solver answer that does not meet the unbiasedness equations to the tolerance is not served."""
-    monkeypatch.setattr(opt, "UNBIASED_TOLERANCE", -1.0)  # no answer can meet it
+    monkeypatch.setattr(lp, "UNBIASED_TOLERANCE", -1.0)  # no answer can meet it
     method = OptimizedInterleaver("test_inexact", time_budget_ms=10_000)
     drawn = method({"A": [1, 2, 3], "B": [3, 4, 5]}, 3, random.Random(2))
     assert drawn.method == "team_draft_v1"

@@ -215,7 +215,7 @@ def test_a_thread_that_cannot_start_fails_open_and_leaves_nothing_pending(
         def start(self) -> None:
             raise RuntimeError("can't start new thread")
 
-    monkeypatch.setattr(opt.threading, "Thread", NoThreads)
+    monkeypatch.setattr(threading, "Thread", NoThreads)
     method = cold(solver)
     drawn = method(PAIR, 6, random.Random(0))
     assert drawn.method == "team_draft_v1" and drawn.detail is not None

@@ -201,3 +201,10 @@ def test_settings_forged_after_a_first_check_are_checked_again() -> None:
     forged(snapshot.settings, timeout_ms=0)
     with pytest.raises(InvalidConfigValue, match="timeout_ms"):
         checked_snapshot(snapshot)
+
+
+@pytest.mark.parametrize("value", [9.3e12, 900_001, "1e15"])
+def test_an_absurd_timeout_is_refused_where_it_is_set(value: object) -> None:
+    """timeout_ms above 15 minutes is refused with the bound in the message."""
+    with pytest.raises(InvalidConfigValue, match="at most 900000"):
+        StaticConfig(timeout_ms=value)

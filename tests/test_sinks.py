@@ -97,3 +97,27 @@ def test_a_non_text_key_a_processor_added_is_written_as_text() -> None:
     """Keys that are not text (an int a processor added) still encode, as orjson writes them."""
     line = written(base_record(counts={7: "seven"}))
     assert line["counts"] == {"7": "seven"} and "encode_error" not in line
+
+
+def test_an_oversized_line_is_cut_and_says_what_was_cut() -> None:
+    """A 400 KB user id: the line stays under the bound, keeps its ranking, and says what was cut."""
+    from interleave_sdk.observability.sinks import MAX_LINE_BYTES
+
+    stream = io.StringIO()
+    record = {"ranking_id": "r1", "user_id": "u" * 400_000, "items": [{"item_id": i} for i in range(10)]}
+    JsonLineSink(stream)(record)
+    text = stream.getvalue()
+    line = json.loads(text)
+    assert len(text.encode("utf-8")) <= MAX_LINE_BYTES
+    assert line["ranking_id"] == "r1" and line["user_id"].startswith("uuu") and len(line["items"]) == 10
+    assert line["truncated"]["bytes"] > 400_000 and line["truncated"]["cut"] == ["user_id"]
+    assert len(record["user_id"]) == 400_000  # the caller's record is not changed
+
+
+def test_a_line_of_many_small_values_drops_its_id_lists() -> None:
+    """Too many ids to fit: items and tops are emptied, and the line says so."""
+    stream = io.StringIO()
+    record = {"ranking_id": "r1", "items": [{"item_id": f"id-{i:07d}"} for i in range(20_000)], "arms": {}}
+    JsonLineSink(stream)(record)
+    line = json.loads(stream.getvalue())
+    assert line["items"] == [] and line["truncated"]["cut"] == ["drop_id_lists"]

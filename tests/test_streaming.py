@@ -368,3 +368,21 @@ def test_a_bad_streaming_baseline_arm_serves_the_handler(
     served = build({"A": stream, "B": Stream(["x", "y"])}, pool, sink, base=handler)("u1")
     pd.testing.assert_frame_equal(served, handler)
     assert (sink.last["served"], sink.last["fallback_reason"]) == ("A", reason)
+
+
+def test_system_exit_from_a_stream_read_past_k_is_contained(
+    pool: ArmExecutor, sink: CapturingSink, deep_method: str
+) -> None:
+    """A stream raising SystemExit while a method pulls past K: the handler serves, nothing escapes."""
+
+    class Exiting(Stream):
+        def rank_stream(self, user_id: str, candidates: Any = None) -> Iterator[Any]:
+            for i in range(K + 2):
+                yield {"item_id": f"s{i}"}
+            raise SystemExit(3)
+
+    handler = frame(["a", "b"], "A")
+    served = build({"B": Exiting([])}, pool, sink, base=handler, method=deep_method)("u1")
+    pd.testing.assert_frame_equal(served, handler)
+    assert (sink.last["served"], sink.last["fallback_reason"]) == ("A", "arm_error")
+    assert "SystemExit" in sink.last["error"]

@@ -8,7 +8,6 @@ own scenario, ``--app-dir`` (default: the current directory) is put on the impor
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from ..analysis.credit import available_credit_rules
 from ..errors import InterleaveError
 from ..extras import install_hint
 from ..simulation.click_models import available_click_models
+from ..simulation.scenarios import DEFAULT_SCENARIO, load_scenario
 from .failure import FAILED, CliFailure
-
-DEFAULT_SCENARIO = "interleave_sdk.simulation.video_recsys.handler:scenario"
 
 
 def register(subparsers: Any) -> None:
@@ -70,15 +68,6 @@ def register(subparsers: Any) -> None:
         help="text: the verdict table and a summary; json: one object (default %(default)s)",
     )
     parser.set_defaults(func=run)
-
-
-def load_scenario(spec: str, app_dir: Path, **kwargs: Any) -> Any:
-    module_name, _, attr = spec.partition(":")
-    path = str(app_dir.resolve())
-    if path not in sys.path:
-        sys.path.insert(0, path)
-    module = importlib.import_module(module_name)
-    return getattr(module, attr or "scenario")(**kwargs)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from random import Random
 from typing import Generic, TypeVar
 
 from ..clock import SYSTEM_CLOCK, Clock
+from ..forking import FORK_RESETS
 
 T = TypeVar("T")
 
@@ -88,6 +89,13 @@ class TTLCache(Generic[T]):
         self._retry_at = 0.0
         self._loading = False
         self._attempted = False
+        FORK_RESETS.add(self, TTLCache._forget_in_flight)
+
+    def _forget_in_flight(self) -> None:
+        """In a forked child: the thread loading (and holding the lock) does not exist here, so
+        the lock is new and no load is in flight; the child's next get() loads for itself."""
+        self._cond = threading.Condition(threading.Lock())
+        self._loading = False
 
     @property
     def ttl(self) -> float:

@@ -77,9 +77,16 @@ parse_rate = _number("sampling_rate", "a number between 0 and 1", lambda x: 0.0 
 parse_holdout_rate = _number(
     "holdout_rate", "a number between 0 and 1", lambda x: 0.0 <= x <= 1.0
 )
+
+#: The longest deadline accepted: 15 minutes, the longest a Lambda invocation can run. A larger
+#: value is a typo (seconds for milliseconds, an extra digit), and past ~9e12 ms the thread
+#: waits themselves overflow.
+MAX_TIMEOUT_MS = 900_000.0
 #: The non-baseline arm's deadline.
 parse_timeout_ms = _number(
-    "timeout_ms", "a positive number of milliseconds", lambda x: 0.0 < x < float("inf")
+    "timeout_ms",
+    f"a positive number of milliseconds, at most {MAX_TIMEOUT_MS:.0f} (15 minutes)",
+    lambda x: 0.0 < x <= MAX_TIMEOUT_MS,
 )
 
 

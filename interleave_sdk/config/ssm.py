@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..errors import ConfigUnavailable, InvalidConfigValue
+from ..forking import FORK_RESETS
 from .cache import TTLCache
 from .overrides import EnvOverrides, log_invalid
 from .providers import ConfigSnapshot, store_source, usable_value
@@ -204,7 +205,9 @@ class SSMConfig:
         self.on_error = on_error
         self.max_staleness = float(max_staleness)
         self._client = client
+        self._own_client = client is None
         self._client_lock = threading.Lock()
+        FORK_RESETS.add(self, SSMConfig._forget_client)
         self._region = region
         self._endpoint_url = endpoint_url
         self._decrypt = decrypt
@@ -223,6 +226,13 @@ class SSMConfig:
             clock=clock,
         )
         self._overrides = EnvOverrides(environ)
+
+    def _forget_client(self) -> None:
+        """In a forked child: a new lock, and a new client of our own (a boto3 client and its
+        connections are not safe to share across fork); a client passed in is the caller's."""
+        self._client_lock = threading.Lock()
+        if self._own_client:
+            self._client = None
 
     # -- the provider protocol --------------------------------------------------------------------
 

@@ -152,14 +152,21 @@ def hash_user_ids(salt: str | bytes) -> Processor:
     Bucketing and seeding happen before processors run, on the raw id, so hashing changes nothing
     about who is in the sample. What it does not hide: ``bucket`` (and ``seed.value`` with
     ``seed_strategy=user``) are unkeyed hashes of the raw id, so a guessed id can still be checked
-    against them; see docs/lambda.md.
+    against them; see docs/lambda.md. It fails closed: an id that cannot be hashed (a lone
+    surrogate cannot be encoded) is logged as null, with a ``processor_errors`` note.
     """
     key = check_salt(salt)
 
     def hash_user(record: Record) -> Record:
         user = record.get("user_id")
         if isinstance(user, str):
-            record["user_id"] = hash_user_id(user, key)
+            try:
+                record["user_id"] = hash_user_id(user, key)
+            except Exception as exc:  # fail closed: the raw id never reaches the log
+                record["user_id"] = None
+                record.setdefault("processor_errors", []).append(
+                    f"hash_user_ids: the user id could not be hashed ({type(exc).__name__}); logged as null"
+                )
         return record
 
     hash_user.__qualname__ = "hash_user_ids"

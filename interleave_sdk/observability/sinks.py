@@ -19,6 +19,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from ..forking import FORK_RESETS
+
 Sink = Callable[[dict[str, Any]], None]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -29,6 +31,11 @@ _LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE  # the newline in the same 
 _NON_STR_KEYS = orjson.OPT_NON_STR_KEYS
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _MAX_DEPTH = 64  # well inside orjson's own nesting limit
+#: The longest line written, in bytes (newline included): CloudWatch Logs drops what exceeds its
+#: 256 KB per-event limit (which counts 26 bytes of overhead), so a line stays well below it.
+MAX_LINE_BYTES = 200_000
+#: A text value longer than this is cut first when a line is too long.
+_MAX_TEXT = 1024
 
 
 def dumps(record: Mapping[str, Any]) -> bytes:
@@ -130,10 +137,71 @@ class JsonLineSink:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        FORK_RESETS.add(self, JsonLineSink._forget_lock)
+
+    def _forget_lock(self) -> None:
+        """In a forked child: a parent thread may have held the lock mid-line; it never returns."""
+        self._lock = threading.Lock()
 
     def __call__(self, record: dict[str, Any]) -> None:
-        line = _encode(record, _LINE_OPTIONS).decode("utf-8")
+        encoded = _encode(record, _LINE_OPTIONS)
+        if len(encoded) > MAX_LINE_BYTES:
+            encoded = bounded(record, len(encoded))
+        line = encoded.decode("utf-8")
         stream = self._stream if self._stream is not None else sys.stdout
         with self._lock:
             stream.write(line)
             stream.flush()
+
+
+def bounded(record: Mapping[str, Any], size: int) -> bytes:
+    """A line of at most :data:`MAX_LINE_BYTES` for a record whose line has ``size`` bytes.
+
+    What is cut, in order until the line fits: text values longer than 1 KB (kept as their first
+    1 KB plus ``...``), then the lists of ids (``items``, ``arms.*.top``), then everything but the
+    top-level scalars. The line's ``truncated`` field says the original size and what was cut, so
+    the ranking still reaches the log and the cut is visible in it.
+    """
+    cut: list[str] = []
+    clean = sanitised(record)
+    clean = dict(clean) if isinstance(clean, dict) else {"record": clean}
+    clean = _cut_text(clean, "", cut)
+    steps: list[Callable[[dict[str, Any]], None]] = [_drop_id_lists, _keep_scalars]
+    while True:
+        clean["truncated"] = {"bytes": size, "cut": cut[:50]}
+        line = orjson.dumps(clean, option=_LINE_OPTIONS)
+        if len(line) <= MAX_LINE_BYTES or not steps:
+            return line
+        step = steps.pop(0)
+        step(clean)
+        cut.append(step.__name__.strip("_"))
+
+
+def _cut_text(value: Any, path: str, cut: list[str]) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        cut.append(path or "<record>")
+        return value[:_MAX_TEXT] + "..."
+    if isinstance(value, dict):
+        return {k: _cut_text(v, f"{path}.{k}" if path else str(k), cut) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_text(v, f"{path}[]", cut) for v in value]
+    return value
+
+
+def _drop_id_lists(record: dict[str, Any]) -> None:
+    if isinstance(record.get("items"), list):
+        record["items"] = []
+    arms = record.get("arms")
+    if isinstance(arms, dict):
+        for entry in arms.values():
+            if isinstance(entry, dict) and entry.get("top") is not None:
+                entry["top"] = None
+
+
+def _keep_scalars(record: dict[str, Any]) -> None:
+    """The last resort: every list emptied and every object but the small required ones nulled."""
+    for key, value in record.items():
+        if isinstance(value, list):
+            record[key] = []
+        elif isinstance(value, dict) and key not in ("config", "timings", "truncated", "_aws"):
+            record[key] = {} if key == "arms" else None

@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", default=None, help="comma-separated comparison labels to run (default: all)"
     )
     args = parser.parse_args(argv)
-    from ..cli.simulate_cmd import DEFAULT_SCENARIO, load_scenario
+    from .scenarios import DEFAULT_SCENARIO, load_scenario
 
     def factory(**kwargs: Any) -> Scenario:
         loaded: Scenario = load_scenario(DEFAULT_SCENARIO, args.app_dir, seed=args.world_seed, **kwargs)
