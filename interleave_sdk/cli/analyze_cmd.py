@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Imported here, not at module level: the CLI's other commands never pay for pandas.
         from ..analysis.pipeline import analyze
-        from ..analysis.report import format_table, write_report
+        from ..analysis.report import format_result, write_report
 
         step, close = _progress_bar()
         result = analyze(
@@ -283,13 +283,5 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
-        print(
-            format_table(
-                result.verdict, result.matching, result.data_quality, sequential=result.sequential
-            )
-        )
-        if result.preference is not None and len(result.preference.arms) > 2:
-            from ..analysis.multileave import format_matrix
-
-            print(f"\n{format_matrix(result.preference)}")
+        print(format_result(result))
     return 0

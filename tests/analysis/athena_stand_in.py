@@ -156,7 +156,7 @@ class DuckDBAthena:
         self.con.execute("CREATE SCHEMA db")
         item = (
             "STRUCT(item_id VARCHAR, position INTEGER, source_ranker VARCHAR,"
-            ' ranks STRUCT("A" INTEGER, "B" INTEGER))[]'
+            " ranks MAP(VARCHAR, INTEGER))[]"
         )
         columns = (
             "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR',"

@@ -1,8 +1,9 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, experiment, user_id, ts (ISO 8601 text ending in Z),
 -- served, dt (the day partition on Athena, yyyy/MM/dd), and the items as parallel arrays:
--- item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus method and k (text; what
--- optimized credit reads, see rank_credit.py). Each engine's reader builds this shape (engine.py
+-- item_ids, positions, teams (source_ranker), ranks (per item, a map from every arm's name to the
+-- item's rank in that arm's list: the arms are data, named by the line), plus method and k (text,
+-- what optimized credit reads, see rank_credit.py). Each engine's reader builds this shape (engine.py
 -- for DuckDB, a view in athena_ddl.sql for Athena).
 -- The records analysed are those for which {keep} holds: a condition over the parsed columns
 -- (ts is a timestamp there) choosing the experiment, time range and dt partitions, TRUE for all.
@@ -24,8 +25,7 @@ WITH parsed AS (
         item_ids,
         positions,
         teams,
-        ranks_a,
-        ranks_b,
+        ranks,
         method,
         CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k
     FROM {ranking_log}
@@ -62,8 +62,7 @@ SELECT
     item_ids,
     positions,
     teams,
-    ranks_a,
-    ranks_b,
+    ranks,
     method,
     k,
     CASE
