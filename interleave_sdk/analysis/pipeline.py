@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from .athena import FeedbackInPlace
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
@@ -37,7 +38,7 @@ class AttributionEngine(Protocol):
     def run(
         self,
         exposures: PathSpec | None,
-        feedback: pd.DataFrame,
+        feedback: pd.DataFrame | FeedbackInPlace,
         *,
         rule: CreditRule,
         kinds: Mapping[str, int],
@@ -151,7 +152,7 @@ def engine_name(engine: str | AttributionEngine) -> str:
 
 def attribute(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     credit: str = "competitive",
     positive: Sequence[str] = ("click", "like"),
@@ -195,7 +196,7 @@ def attribute(
 
 def _attribute(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     credit: str,
     positive: Sequence[str],
@@ -233,11 +234,24 @@ def _attribute(
         runner = DuckDBEngine().run
     else:
         from .reference import run as runner
-    loaded = load_feedback(feedback, columns=columns)
-    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
+    if isinstance(feedback, FeedbackInPlace):
+        # Read where it lies by the engine: nothing to load, map or hash in this process.
+        if isinstance(engine, str):
+            raise AnalysisInputError("feedback in place is read by an AthenaEngine: pass one as engine")
+        if columns or key is not None:
+            raise AnalysisInputError(
+                "columns= and user_id_salt= apply to feedback read here; for feedback in place, "
+                "name the columns and hash the ids in a view the table= argument names"
+            )
+        feedback_input: pd.DataFrame | FeedbackInPlace = feedback
+        feedback_quality: dict[str, int] = {}
+    else:
+        loaded = load_feedback(feedback, columns=columns)
+        feedback_input = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
+        feedback_quality = loaded.quality
     result = runner(
         exposures,
-        feedback_frame,
+        feedback_input,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
@@ -247,12 +261,12 @@ def _attribute(
     multileaved = result.outcomes.groupby("ranking_id").size() if "arm_a" in result.outcomes else None
     if multileaved is not None and bool((multileaved > 1).any()):
         result.data_quality["multileaved_rankings"] = int((multileaved > 1).sum())
-    return result, loaded.quality
+    return result, feedback_quality
 
 
 def analyze(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     unit: str = "user",
     credit: str = "competitive",
