@@ -2,7 +2,8 @@
 
 Case 6 puts the SDK side by side with the floor, a hand-written version of the same steps with no
 safety (``benchmarks/floor.py``), with and without pyarrow importable; case 7 is the two-tower host
-on PostgreSQL + pgvector.
+on PostgreSQL + pgvector; case 8 ``analyze()`` on DuckDB against a one-statement DuckDB floor
+(``benchmarks/analysis_floor.py``), both on the same 1M-ranking files.
 
 Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
 (default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
@@ -36,7 +37,7 @@ TARGETS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -62,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import two_tower_bench
 
         report["7_two_tower"] = _stamped(two_tower_bench.run, args.quick)
+    if 8 in cases:  # analyze() on DuckDB against a one-statement floor (docs/performance.md)
+        from . import analysis_floor
+
+        rankings = 100_000 if args.quick else analysis_floor.N_RANKINGS
+        report["8_analysis_floor"] = analysis_floor.run(rankings, int(0.3 * rankings))
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
         report["analysis"] = analysis.run()
