@@ -89,9 +89,11 @@ def decide(summary: Mapping[str, Any]) -> str:
 def harmed(summary: Mapping[str, Any], baseline: str) -> bool:
     """Whether some challenger is significantly worse than the baseline, at any-look validity.
 
-    Per pair with the baseline: its Holm-corrected always-valid p-value below α, and the pair's
-    sequential test naming the baseline.
+    Two arms: the decision names the baseline. More: per pair with the baseline, its
+    Holm-corrected always-valid p-value below α and the pair's sequential test naming the baseline.
     """
+    if len(summary.get("arms") or ()) <= 2:
+        return decide(summary) == baseline
     alpha = float(summary.get("alpha", 0.05))
     matrix = summary.get("preference_matrix") or {}
     for pair in summary.get("pairs") or []:
@@ -112,7 +114,7 @@ def metric_data(
     values: dict[str, tuple[float, str]] = {
         "Decision": (0.0 if decision == "continue" else -1.0 if decision == baseline else 1.0, "None"),
         "Harm": (1.0 if harmed(summary, baseline) else 0.0, "None"),
-        "PValue": (float(summary["sequential"]["p_value"]), "None"),
+        "PValue": (float((summary.get("sequential") or summary)["p_value"]), "None"),
     }
     if "impressions_total" in summary:  # two arms: the verdict's own counts
         values["Impressions"] = (float(summary["impressions_total"]), "Count")
