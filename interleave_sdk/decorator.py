@@ -19,10 +19,12 @@ import wrapt
 from .clock import Clock
 from .config.providers import ConfigProvider
 from .config.ssm import SSMConfig
-from .engine import ARM_NAME, INTERLEAVE, Engine, Options, Processor, Ranker, default_clock
+from .engine import Engine
 from .execution import ArmExecutor
+from .frames import SOURCE_COLUMN
 from .observability.metrics import EmfMetrics
-from .observability.sinks import JsonLineSink, Sink
+from .observability.sinks import JsonLineSink
+from .options import ARM_NAME, INTERLEAVE, Options, Processor, Ranker, Signature, Sink, default_clock
 from .streaming import is_streaming, stream_function
 
 P = ParamSpec("P")
@@ -157,6 +159,11 @@ def _options(
         raise TypeError(f"user_key must name a parameter of the decorated function, got {user_key!r}")
     if not isinstance(item_col, str):
         raise TypeError(f"item_col must be the name (str) of the item id column, got {item_col!r}")
+    if item_col == SOURCE_COLUMN:
+        raise ValueError(
+            f"item_col={item_col!r} is the column the SDK writes the credited arm into in a merged "
+            "list: name the column holding your item ids (e.g. item_col='item_id')"
+        )
     if config is not None and (isinstance(config, Mapping) or not callable(getattr(config, "get", None))):
         raise TypeError(
             f"config must be a provider with a get() method, got {config!r} "
@@ -259,16 +266,20 @@ def _engine(func: Callable[..., Any], options: Options) -> Engine:
                 raise TypeError(
                     f"candidates= is set, so ranker {arm!r} must accept the keyword argument candidates"
                 )
-    user_index, user_default = None, None
+    user_index, user_default, candidates_index = None, None, None
     for i, p in enumerate(parameters):
+        positional = p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and all(
+            q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD) for q in parameters[:i]
+        )
         if p.name == options.user_key:
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and all(
-                q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD) for q in parameters[:i]
-            ):
+            if positional:
                 user_index = i
             if p.default is not p.empty:
                 user_default = p.default
-    return Engine(options, method_like=method_like, user_index=user_index, user_default=user_default)
+        if p.name == "candidates" and positional:
+            candidates_index = i
+    signature = Signature(method_like, user_index, user_default, candidates_index)
+    return Engine(options, signature)
 
 
 def _accepts(fn: Callable[..., Any], keyword: str) -> bool:

@@ -1,272 +1,115 @@
-"""Running the arms: the baseline on the calling thread, the other arms on a reused thread pool.
+"""Running what the procedure asks to run: one decision procedure, two thin drivers.
 
-Outcomes are values (:class:`ArmOutcome`): a result or the exception, plus latency, so nothing
-raised by an arm goes unseen and no exception of a non-baseline arm (not even ``SystemExit``)
-reaches the caller, whichever the execution mode. Python cannot kill a thread, so stragglers are
-bounded instead: only work still running past its request's deadline counts against the bound, so
-any number of concurrent callers with healthy arms is served, and a request is refused the pool
-(``pool_saturated``) only when abandoned work piles up. :func:`run_arms` is the one place that
-applies the request deadline, in parallel and in sequential mode alike. The pool is fork-safe: a
-forked child (gunicorn ``--preload``, multiprocessing) starts a fresh one on its first request.
+The request procedure (:mod:`interleave_sdk.procedure`) is a generator: it decides, and whenever
+user code must run it yields an action (:class:`Call`: one callable; :class:`RunArms`: every arm
+of an interleaved request) and receives its outcome as a value. :func:`drive` runs the actions on
+threads (the baseline on the calling thread, the other arms on the SDK's
+:class:`~interleave_sdk.arm_executor.ArmExecutor`); :func:`adrive` runs them on the event loop
+(coroutines as tasks, plain callables on the same executor, under the same straggler bound).
+They are the only code that differs between ``def`` and ``async def`` handlers.
+
+:func:`run_arms` and :func:`run_arms_async` are the one place each mode applies the request
+deadline; a result ready only after it counts as ``timeout`` in both, so which requests enter the
+experiment does not depend on the execution mode or on scheduling luck.
 """
 
 from __future__ import annotations
 
-import contextvars
-import itertools
-import logging
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import asyncio
+import inspect
+from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from .arm_executor import ArmExecutor, abandon, wait_for
+from .arm_outcome import ArmOutcome, ArmRun, call_arm
 from .clock import Clock
-from .forking import ForkResetRegistry
 
-logger = logging.getLogger("interleave_sdk")
+__all__ = [
+    "ArmExecutor", "ArmOutcome", "ArmRun", "Call", "Cancelled", "RunArms", "adrive", "call_arm",
+    "drive", "on_time", "run_arms", "run_arms_async", "skipped_in_turn",
+]  # fmt: skip
+
+R = TypeVar("R")
+INFINITY = float("inf")
+Arm = tuple[str, Callable[..., Any]]
 
 
 @dataclass(frozen=True)
-class ArmOutcome:
-    """What one arm produced: ``status`` is ok, error, invalid, timeout or skipped.
+class Call:
+    """Run one callable (the handler, one arm alone, the candidate stage): an :class:`ArmOutcome`.
 
-    ``reason`` says why a ``skipped`` arm was not run: ``pool_saturated`` (too much abandoned
-    work in the pool), ``budget_exhausted`` (sequential mode, no time left) or
-    ``baseline_failed`` (the baseline raised, so the request is not interleaved).
+    Every ``BaseException`` is contained in the outcome; ``deadline`` is when the request stops
+    waiting for it (``inf``: it waits as long as the callable takes).
     """
 
     arm: str
-    status: str
-    value: Any = None
-    error: BaseException | None = None
-    latency_ms: float | None = None
-    finished: float | None = None  # clock.monotonic() when the arm returned (deadline checks)
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    deadline: float = INFINITY
 
 
 @dataclass(frozen=True)
-class ArmRun:
-    """Every arm's outcome for one request: the baseline's, and the others' in the order given."""
+class RunArms:
+    """Run the baseline and every other arm once, under the deadline: an :class:`ArmRun`."""
 
-    baseline: ArmOutcome
-    others: dict[str, ArmOutcome]
-
-
-def call_arm(
-    arm: str,
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-    clock: Clock,
-    *,
-    contain_base_exceptions: bool = False,
-) -> ArmOutcome:
-    """Call ``fn`` and capture its result or exception together with its latency.
-
-    The baseline is called with ``Exception`` caught only, so the handler's own ``BaseException``
-    (``KeyboardInterrupt``, ``SystemExit``) propagates unchanged; every other arm is called with
-    ``contain_base_exceptions=True``, since a ranker's ``SystemExit`` must not end the handler.
-    """
-    start = clock.monotonic()
-    try:
-        value = fn(*args, **kwargs)
-    except Exception as exc:  # an arm's failure is data, examined by the caller
-        end = clock.monotonic()
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
-    except BaseException as exc:
-        if not contain_base_exceptions:
-            raise
-        end = clock.monotonic()
-        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
-    end = clock.monotonic()
-    return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
+    baseline: Arm
+    others: Sequence[Arm]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    parallel: bool
+    deadline: float
 
 
-class ArmExecutor:
-    """A small, lazily started thread pool with a bound on abandoned work.
+@dataclass(frozen=True)
+class Cancelled:
+    """What the async driver sends back when the caller's task was cancelled mid-action."""
 
-    One executor serves every call of one decorated function (or several, if passed to each); its
-    threads start on the first interleaved request, never at import or decoration. Work on time is
-    never refused: it queues for a worker like in any pool (and is dropped unstarted if its
-    deadline passes in the queue). Only work still *running past its deadline* (a straggler, whose
-    request gave up on it) counts against ``max_stragglers``; when that many stragglers hold
-    threads, new work is refused (``pool_saturated``) instead of queueing behind them. The pool
-    has ``max_workers + max_stragglers`` threads, so ``max_workers`` are always left for work on
-    time however many stragglers there are.
+    error: BaseException
 
-    ``blas_threads``: when set, the BLAS libraries loaded in the process (OpenBLAS, MKL, BLIS) are
-    limited to that many threads when the pool starts, so that numpy inside two concurrent arms does
-    not oversubscribe the cores. The limit is process-wide (OpenBLAS has no per-thread setting) and
-    needs the optional ``threadpoolctl`` package; see docs/performance.md.
-    """
 
-    def __init__(
-        self,
-        max_workers: int = 4,
-        thread_name_prefix: str = "interleave-sdk",
-        *,
-        max_stragglers: int | None = None,
-        blas_threads: int | None = None,
-    ) -> None:
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ValueError(f"max_workers must be an int of at least 1, got {max_workers!r}")
-        if max_stragglers is not None and (
-            isinstance(max_stragglers, bool)
-            or not isinstance(max_stragglers, int)
-            or max_stragglers < 1
-        ):
-            raise ValueError(f"max_stragglers must be an int of at least 1, got {max_stragglers!r}")
-        if blas_threads is not None and blas_threads < 1:
-            raise ValueError("blas_threads must be at least 1 or None")
-        self.max_workers = max_workers
-        self.max_stragglers = max_workers if max_stragglers is None else max_stragglers
-        self.blas_threads = blas_threads
-        self._prefix = thread_name_prefix
-        self._tokens = itertools.count()
-        self._forget_pool()
-        _EXECUTORS.add(self)
+Action = Call | RunArms
+Steps = Generator[Action, Any, R]
 
-    def _forget_pool(self) -> None:
-        """Fresh state: no pool, nothing in flight. At construction, and in a forked child, where
-        the parent's worker threads do not exist and its lock may have been held mid-fork.
-        """
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._in_flight = 0
-        self._running: dict[int, tuple[float, Clock]] = {}  # started work: its deadline and clock
 
-    @property
-    def in_flight(self) -> int:
-        """Submitted arms that have not finished (queued, running on time, or stragglers)."""
-        return self._in_flight
-
-    @property
-    def stragglers(self) -> int:
-        """Arms still running past their request's deadline."""
-        with self._lock:
-            return self._count_stragglers()
-
-    def _count_stragglers(self) -> int:
-        return sum(1 for deadline, clock in self._running.values() if clock.monotonic() > deadline)
-
-    def submit(
-        self,
-        arm: str,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: Mapping[str, Any],
-        clock: Clock,
-        deadline: float = float("inf"),
-    ) -> Future[ArmOutcome] | None:
-        """Start the arm in a worker, or return ``None`` when stragglers fill the bound.
-
-        ``deadline`` (``clock.monotonic()`` seconds) is when the request stops waiting: work still
-        running after it counts as a straggler, work not started by then is not started at all.
-        """
-        with self._lock:
-            if self._running and self._count_stragglers() >= self.max_stragglers:
-                return None
-            if self._pool is None:
-                if self.blas_threads is not None:
-                    from .blas import limit_blas_threads  # optional dependency, imported late
-
-                    limit_blas_threads(self.blas_threads)
-                self._pool = ThreadPoolExecutor(
-                    self.max_workers + self.max_stragglers, thread_name_prefix=self._prefix
-                )
-            self._in_flight += 1
-            pool = self._pool
-        # Worker threads do not inherit contextvars; copy the caller's so tracing ids, request
-        # scoped settings and the like are visible inside the arm.
-        context = contextvars.copy_context()
+def drive(steps: Steps[R], executor: ArmExecutor, clock: Clock) -> R:
+    """Run the procedure's actions on threads until it returns its result."""
+    result: Any = None
+    while True:
         try:
-            return pool.submit(self._work, context, arm, fn, args, kwargs, clock, deadline)
-        except BaseException:
-            self._release(None)
-            raise
-
-    def _work(
-        self,
-        context: contextvars.Context,
-        arm: str,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: Mapping[str, Any],
-        clock: Clock,
-        deadline: float,
-    ) -> ArmOutcome:
-        token = next(self._tokens)
-        with self._lock:
-            self._running[token] = (deadline, clock)
-        # The slot is released before the future completes, so a caller that wakes up on the
-        # result and immediately serves its next request never sees its own finished arm as busy.
-        try:
-            if clock.monotonic() > deadline:  # waited in the queue past its request: nobody waits
-                return ArmOutcome(arm, "timeout")
-            return context.run(
-                call_arm, arm, fn, args, kwargs, clock, contain_base_exceptions=True
+            action = steps.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        if isinstance(action, Call):
+            result = call_arm(
+                action.arm, action.fn, action.args, action.kwargs, clock, contain_base_exceptions=True
             )
-        except BaseException as exc:  # a failing clock or context: still a value
-            return ArmOutcome(arm, "error", error=exc)
-        finally:
-            self._release(token)
-
-    def _release(self, token: int | None) -> None:
-        with self._lock:
-            self._in_flight -= 1
-            if token is not None:
-                self._running.pop(token, None)
-
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop the workers (tests, or a clean process exit); the next submit starts a new pool."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait)
+        else:
+            result = run_arms(
+                executor, action.parallel, action.deadline, clock, action.baseline, action.others,
+                action.args, action.kwargs, contain_baseline=True,
+            )  # fmt: skip
 
 
-#: Every executor alive in the process, so a forked child can reset them all.
-_EXECUTORS: ForkResetRegistry[ArmExecutor] = ForkResetRegistry(lambda executor: executor._forget_pool())
-
-
-def wait_for(future: Future[ArmOutcome], arm: str, timeout_s: float) -> ArmOutcome:
-    """The arm's outcome, or a ``timeout`` outcome when it is not done within ``timeout_s``.
-
-    Work not started yet is cancelled; a late arm keeps running (threads cannot be stopped), and
-    when it eventually finishes with an error, that error is logged, so no exception raised in a
-    worker goes unseen.
-    """
-    try:
-        return future.result(timeout=max(0.0, timeout_s))
-    except FutureTimeout:
-        _abandon(future)
-        return ArmOutcome(arm, "timeout")
-    except CancelledError as exc:  # the pool was shut down before the arm started
-        return ArmOutcome(arm, "error", error=exc)
-
-
-def _abandon(future: Future[ArmOutcome]) -> None:
-    """Nobody waits for this arm any more: drop it if unstarted, else report a late failure."""
-    if not future.cancel():
-        future.add_done_callback(_report_late)
-
-
-def _report_late(future: Future[ArmOutcome]) -> None:
-    if future.cancelled():
-        return
-    outcome = future.result()
-    if outcome.error is not None:
-        logger.warning(
-            "interleave-sdk: late ranker %r failed after its request stopped waiting: %r",
-            outcome.arm,
-            outcome.error,
-        )
+async def adrive(steps: Steps[R], executor: ArmExecutor, clock: Clock) -> R:
+    """Run the procedure's actions on the event loop until it returns its result."""
+    result: Any = None
+    while True:
+        try:
+            action = steps.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        try:
+            if isinstance(action, Call):
+                result = await acall(
+                    action.arm, action.fn, action.args, action.kwargs, clock, executor, action.deadline
+                )
+            else:
+                result = await run_arms_async(executor, clock, action)
+        except asyncio.CancelledError as exc:  # the procedure records it, then it is re-raised
+            result = Cancelled(exc)
 
 
 def run_arms(
@@ -274,8 +117,8 @@ def run_arms(
     parallel: bool,
     deadline: float,
     clock: Clock,
-    baseline: tuple[str, Callable[..., Any]],
-    others: Sequence[tuple[str, Callable[..., Any]]],
+    baseline: Arm,
+    others: Sequence[Arm],
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     *,
@@ -287,15 +130,9 @@ def run_arms(
     the caller waits for the others until the deadline (``timeout``); an arm the pool refuses is
     ``skipped`` (``pool_saturated``). Sequential: the others run after the baseline on the
     calling thread, in order, each only if budget is left (else ``skipped``,
-    ``budget_exhausted``); they cannot be interrupted. In both modes a result that was ready only
-    after the deadline counts as ``timeout`` (the calling thread may itself be scheduled late on
-    a busy machine), so which requests enter the experiment does not depend on the execution mode
-    or on scheduling luck, and a non-baseline arm's ``BaseException`` is an ``error`` outcome.
-
-    The baseline's own failure is not handled here: its outcome carries the exception for the
-    caller to re-raise (a ``BaseException`` of the baseline propagates, unless
-    ``contain_baseline``: a baseline that is a ranker, not the handler), and the other arms are
-    then ``skipped`` (``baseline_failed``) without waiting for them.
+    ``budget_exhausted``); they cannot be interrupted. A non-baseline arm's ``BaseException`` is
+    an ``error`` outcome; the baseline's propagates unless ``contain_baseline``. When the
+    baseline fails, the other arms are ``skipped`` (``baseline_failed``) without waiting.
     """
     base_arm, base_fn = baseline
     contain = contain_baseline
@@ -309,39 +146,150 @@ def run_arms(
             )
         return ArmRun(base, outcomes)
 
-    started: list[tuple[str, Future[ArmOutcome] | ArmOutcome]] = []
-    for arm, fn in others:
-        try:
-            future = executor.submit(arm, fn, args, kwargs, clock, deadline)
-        except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
-            started.append((arm, ArmOutcome(arm, "error", error=exc)))
-            continue
-        if future is None:
-            started.append((arm, ArmOutcome(arm, "skipped", reason="pool_saturated")))
-        else:
-            started.append((arm, future))
+    started: list[tuple[str, Future[ArmOutcome] | ArmOutcome]] = [
+        (arm, _submit(executor, arm, fn, args, kwargs, clock, deadline)) for arm, fn in others
+    ]
     try:
         base = call_arm(base_arm, base_fn, args, kwargs, clock, contain_base_exceptions=contain)
     except BaseException:  # the handler's own BaseException: nobody will wait for the others
         for _, pending in started:
             if isinstance(pending, Future):
-                _abandon(pending)
+                abandon(pending)
         raise
     for arm, pending in started:
         if not isinstance(pending, Future):
             outcomes[arm] = pending
         elif base.error is not None:
-            _abandon(pending)
+            abandon(pending)
             outcomes[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
         else:
             outcomes[arm] = on_time(wait_for(pending, arm, deadline - clock.monotonic()), deadline)
     return ArmRun(base, outcomes)
 
 
+async def run_arms_async(executor: ArmExecutor, clock: Clock, action: RunArms) -> ArmRun:
+    """:func:`run_arms` on the event loop: coroutine arms as tasks, plain ones on the executor.
+
+    Arms not done by the deadline are ``timeout``: a late task is cancelled, a late thread is left
+    to the executor's straggler bound.
+    """
+    (base_arm, base_fn), deadline, args, kwargs = action.baseline, action.deadline, action.args, action.kwargs
+    results: dict[str, ArmOutcome] = {}
+    if not action.parallel:
+        base = await acall(base_arm, base_fn, args, kwargs, clock, executor)
+        for arm, fn in action.others:
+            skipped = skipped_in_turn(arm, base, deadline, clock)
+            results[arm] = skipped or on_time(
+                await acall(arm, fn, args, kwargs, clock, executor, deadline), deadline
+            )
+        return ArmRun(base, results)
+    started: dict[str, asyncio.Future[ArmOutcome] | ArmOutcome] = {
+        arm: _start(executor, arm, fn, args, kwargs, clock, deadline) for arm, fn in action.others
+    }
+    pending = [task for task in started.values() if isinstance(task, asyncio.Future)]
+    try:
+        base = await acall(base_arm, base_fn, args, kwargs, clock, executor)
+        if base.ok and pending:
+            await asyncio.wait(pending, timeout=max(0.0, deadline - clock.monotonic()))
+    finally:
+        for task in pending:
+            if not task.done():
+                task.cancel()  # a task stops; a thread's wrapper lets go of its future
+    for arm, started_arm in started.items():
+        if not isinstance(started_arm, asyncio.Future):
+            results[arm] = started_arm
+        elif not base.ok:
+            results[arm] = ArmOutcome(arm, "skipped", reason="baseline_failed")
+        elif started_arm.done() and not started_arm.cancelled():
+            results[arm] = on_time(started_arm.result(), deadline)
+        else:
+            results[arm] = ArmOutcome(arm, "timeout")
+    return ArmRun(base, results)
+
+
+async def acall(
+    arm: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    clock: Clock,
+    executor: ArmExecutor,
+    deadline: float = INFINITY,
+) -> ArmOutcome:
+    """One callable on the event loop: a coroutine awaited here, a plain one on the executor."""
+    started = _start(executor, arm, fn, args, kwargs, clock, deadline)
+    if not isinstance(started, asyncio.Future):
+        return started
+    if deadline == INFINITY:
+        return await started
+    try:
+        return await asyncio.wait_for(started, max(0.0, deadline - clock.monotonic()))
+    except asyncio.TimeoutError:
+        return ArmOutcome(arm, "timeout")
+
+
+def _start(
+    executor: ArmExecutor,
+    arm: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    clock: Clock,
+    deadline: float,
+) -> asyncio.Future[ArmOutcome] | ArmOutcome:
+    """The arm started on the loop (a task) or on the executor (its future, awaitable)."""
+    if _is_coroutine(fn):
+        return asyncio.ensure_future(_acall_coroutine(arm, fn, args, kwargs, clock))
+    submitted = _submit(executor, arm, fn, args, kwargs, clock, deadline)
+    if isinstance(submitted, ArmOutcome):
+        return submitted
+    return asyncio.wrap_future(submitted)
+
+
+def _submit(
+    executor: ArmExecutor,
+    arm: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    clock: Clock,
+    deadline: float,
+) -> Future[ArmOutcome] | ArmOutcome:
+    """The arm's future on the executor, or the outcome that says why it did not start."""
+    try:
+        future = executor.submit(arm, fn, args, kwargs, clock, deadline)
+    except Exception as exc:  # e.g. the pool was shut down under us: that arm's error
+        return ArmOutcome(arm, "error", error=exc)
+    if future is None:
+        return ArmOutcome(arm, "skipped", reason="pool_saturated")
+    return future
+
+
+async def _acall_coroutine(
+    arm: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any], clock: Clock
+) -> ArmOutcome:
+    start = clock.monotonic()
+    try:
+        value = await fn(*args, **kwargs)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # an arm's failure is data; the handler's is re-raised later
+        end = clock.monotonic()
+        return ArmOutcome(arm, "error", error=exc, latency_ms=(end - start) * 1e3, finished=end)
+    end = clock.monotonic()
+    return ArmOutcome(arm, "ok", value=value, latency_ms=(end - start) * 1e3, finished=end)
+
+
+def _is_coroutine(fn: Callable[..., Any]) -> bool:
+    """An ``async def`` function or method, or an object whose ``__call__`` is one."""
+    if inspect.iscoroutinefunction(fn):
+        return True
+    return not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__)
+
+
 def skipped_in_turn(arm: str, base: ArmOutcome, deadline: float, clock: Clock) -> ArmOutcome | None:
     """Sequential mode's rule for an arm whose turn comes after the baseline: the ``skipped``
-    outcome when the baseline failed or the deadline has passed, else None (run it). Shared by
-    the threaded runner and the event-loop one (``engine``), so both modes skip alike.
+    outcome when the baseline failed or the deadline has passed, else None (run it).
     """
     if not base.ok:
         return ArmOutcome(arm, "skipped", reason="baseline_failed")

@@ -26,6 +26,7 @@ FallbackReason = Literal[
     "baseline_error",
     "baseline_invalid",
     "internal_error",
+    "cancelled",
 ]
 """Why the caller got the decorated function's answer instead of what the mode asked for."""
 
@@ -48,6 +49,7 @@ REASON_MEANINGS: dict[FallbackReason, str] = {
     "baseline_error": "the decorated function raised; its exception reaches the caller unchanged",
     "baseline_invalid": "the decorated function's result cannot be interleaved; served unchanged",
     "internal_error": "a defect inside the SDK; logged with its traceback",
+    "cancelled": "the caller's task was cancelled mid-call; the cancellation reaches the caller",
 }
 
 ArmStatus = Literal["ok", "error", "invalid", "timeout", "skipped"]

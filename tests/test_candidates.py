@@ -57,8 +57,11 @@ def build(
 CASES = {
     "interleaved parallel": {"parallel": True},
     "interleaved sequential": {"parallel": False},
-    "kill switch": {"mode": "A"},
     "mode B": {"mode": "B"},
+}
+#: Paths the switches serve with the decorated function: no SDK stage runs at all.
+HANDLER_CASES = {
+    "kill switch": {"mode": "A"},
     "out of sample": {"rate": 0.0},
 }
 
@@ -75,6 +78,33 @@ def test_the_stage_runs_exactly_once_and_every_arm_gets_its_result(
     assert stage.calls == 3
     assert seen and all(candidates == ["c1", "c2", "c3", "c4"] for _, candidates in seen)
     assert all(r["candidates"]["status"] == "ok" for r in sink.records)
+
+
+@pytest.mark.parametrize("case", sorted(HANDLER_CASES))
+def test_paths_the_switches_serve_by_the_handler_never_call_the_stage(
+    pool: ArmExecutor, sink: CapturingSink, case: str
+) -> None:
+    """Kill switch and out of sample: the stage never runs; the handler gets the caller's arguments."""
+    stage = Stage()
+    recommend, seen = build(stage, pool, sink, **HANDLER_CASES[case])
+    recommend("u1")
+    recommend("u2", candidates=["mine"])
+    assert stage.calls == 0
+    assert seen == [("A", None), ("A", ["mine"])]
+    assert all(r["candidates"] is None and r["fallback_reason"] is None for r in sink.records)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_callers_own_candidates_are_never_replaced(
+    pool: ArmExecutor, sink: CapturingSink, case: str
+) -> None:
+    """candidates= passed by the caller (keyword or position) reaches every arm; the stage never runs."""
+    stage = Stage()
+    recommend, seen = build(stage, pool, sink, **CASES[case])
+    recommend("u1", candidates=["x1", "x2"])
+    recommend("u2", ["x1", "x2"])
+    assert stage.calls == 0
+    assert seen and all(candidates == ["x1", "x2"] for _, candidates in seen)
 
 
 def test_the_stage_runs_once_under_a_pin(pool: ArmExecutor, sink: CapturingSink) -> None:

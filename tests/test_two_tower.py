@@ -129,10 +129,9 @@ def test_like_nope_loop_ends_in_a_verdict_for_v2(
         ({"parallel": True, "streaming": True}, "INTERLEAVE", 3),
         ({"parallel": False, "streaming": True}, "INTERLEAVE", 3),
         ({}, "B", 2),
-        ({}, "A", 2),
         ({"pin": "B"}, "INTERLEAVE", 2),
     ],
-    ids=["parallel", "sequential", "streaming", "streaming-sequential", "mode-B", "kill-switch", "pinned"],
+    ids=["parallel", "sequential", "streaming", "streaming-sequential", "mode-B", "pinned"],
 )
 def test_the_shared_stage_reads_the_user_once_per_request(
     db: database.Database, world: host.World, setup: dict, mode: str, round_trips: int
@@ -155,6 +154,16 @@ def test_the_shared_stage_reads_the_user_once_per_request(
         executor.shutdown()
     assert stage.calls == 4
     assert db.reset().round_trips == 4 * round_trips
+
+
+def test_the_kill_switch_runs_no_shared_stage(db: database.Database, world: host.World) -> None:
+    """mode A: the stage never runs; tower v1 serves exactly as undecorated."""
+    stage = SharedContext(db)
+    sink = CapturingSink()
+    recommend = make_handler(db, world, sink, stage=stage, mode="A")
+    served = recommend(8)
+    pd.testing.assert_frame_equal(served, FullTower(db, towers(world)["v1"], limit=100)(8))
+    assert stage.calls == 0 and sink.last["candidates"] is None and sink.last["fallback_reason"] is None
 
 
 def test_a_failing_shared_stage_serves_v1_as_undecorated(db: database.Database, world: host.World) -> None:

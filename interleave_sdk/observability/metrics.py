@@ -8,9 +8,12 @@ stay low-cardinality (mode, served arm, fallback reason; never user or request i
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from ..forking import FORK_RESETS
 
 DEFAULT_NAMESPACE = "InterleaveSDK"
 
@@ -57,9 +60,34 @@ class EmfMetrics:
         #: The ``Metrics`` list per set of metrics present: a handful of shapes, built once each
         #: (like the dimensions, shared by every line and never changed).
         self._metric_lists: dict[tuple[str, ...], list[dict[str, str]]] = {}
+        self._second: tuple[str, int] = ("", 0)  # the last ``ts`` second and its epoch seconds
+        FORK_RESETS.add(self, EmfMetrics._forget)
 
-    def __call__(self, record: Mapping[str, Any], started: datetime) -> dict[str, Any]:
-        """The members to merge into ``record``: ``_aws`` plus dimension and metric values."""
+    def _forget(self) -> None:
+        """In a forked child: fresh caches (a parent thread may have been filling them)."""
+        self._metric_lists = {}
+        self._second = ("", 0)
+
+    def process(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The processor form: the record with the EMF members added (the first stage of the
+        engine's processor chain when metrics are on); the timestamp is the record's ``ts``."""
+        record.update(self(record, self._epoch_ms(record["ts"])))
+        return record
+
+    def _epoch_ms(self, ts: str) -> int:
+        """``2026-11-23T02:00:00.123Z`` as epoch milliseconds (the second cached: one per line)."""
+        second, seconds = self._second
+        if ts[:19] != second:
+            fields = (ts[0:4], ts[5:7], ts[8:10], ts[11:13], ts[14:16], ts[17:19])
+            seconds = calendar.timegm((*map(int, fields), 0, 0, 0))
+            self._second = (ts[:19], seconds)
+        return seconds * 1000 + int(ts[20:23])
+
+    def __call__(self, record: Mapping[str, Any], started: datetime | int) -> dict[str, Any]:
+        """The members to merge into ``record``: ``_aws`` plus dimension and metric values.
+
+        ``started`` is the request's start, or its epoch milliseconds.
+        """
         reason = record.get("fallback_reason")
         members: dict[str, Any] = {
             MODE_DIMENSION: str(record["mode"]),
@@ -83,7 +111,7 @@ class EmfMetrics:
                 {"Name": name, "Unit": METRIC_UNITS[name]} for name in present
             ]
         members["_aws"] = {
-            "Timestamp": int(started.timestamp() * 1000),
+            "Timestamp": started if isinstance(started, int) else int(started.timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": self.namespace,
