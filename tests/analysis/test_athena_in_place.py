@@ -77,7 +77,8 @@ def test_the_client_uploads_nothing_and_calls_do_not_grow_with_rankings(aws, tmp
 def test_feedback_frames_are_refused_by_athena(aws):
     """A DataFrame would pass through the client: the engine names FeedbackInPlace instead."""
     engine = counted_engine(aws, Counter())
-    frame = pd.DataFrame({"user_id": ["u"], "item_id": ["i"], "ts": ["2026-11-23T00:00:00Z"]})
+    row = {"user_id": "u", "item_id": "i", "ts": "2026-11-23T00:00:00Z", "kind": "click"}
+    frame = pd.DataFrame([row])
     with pytest.raises(AnalysisInputError, match="FeedbackInPlace"):
         analyze(None, frame, engine=engine)
 
