@@ -387,10 +387,11 @@ class _AthenaRun:
         columns = ", ".join(f"{name} string" for name in FEEDBACK_COLUMNS)
         declared = FEEDBACK_FORMATS[source.format].format(location=source.location)
         self.execute(f"CREATE EXTERNAL TABLE {table} ({columns}) {declared}")
+        # A ts that does not parse reads as NULL: attribution counts the event as invalid.
         return (
             "(SELECT user_id, item_id,"
-            " CAST(from_iso8601_timestamp(ts) AT TIME ZONE 'UTC' AS timestamp) AS ts, kind,"
-            f" nullif(ranking_id, '') AS ranking_id FROM {table} WHERE ts <> '')"
+            " CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS timestamp) AS ts, kind,"
+            f" nullif(ranking_id, '') AS ranking_id FROM {table})"
         )
 
     # StepStore
