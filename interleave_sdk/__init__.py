@@ -14,7 +14,7 @@ from .config import (
     SSMConfig,
     StaticConfig,
 )
-from .context import last_ranking_id, pinned
+from .context import last_ranking_id, pinned, source_rankers
 from .decorator import interleaved
 from .errors import (
     ArmTimeout,
@@ -30,6 +30,7 @@ from .execution import ArmExecutor, ArmOutcome
 from .interleaving import Interleaving, available_methods, interleave, register
 from .observability import JsonLineSink, log_schema
 from .observability.metrics import EmfMetrics
+from .prefetch import prefetch
 from .replay import replay
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "last_ranking_id",
     "log_schema",
     "pinned",
+    "prefetch",
     "register",
     "replay",
+    "source_rankers",
 ]

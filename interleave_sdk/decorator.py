@@ -25,6 +25,7 @@ from .frames import SOURCE_COLUMN
 from .observability.metrics import EmfMetrics
 from .observability.sinks import JsonLineSink
 from .options import ARM_NAME, INTERLEAVE, Options, Processor, Ranker, Signature, Sink, default_clock
+from .prefetch import CONFIG_ATTR
 from .streaming import is_streaming, stream_function
 
 P = ParamSpec("P")
@@ -85,7 +86,7 @@ def interleaved(
             ) -> Any:
                 return await engine.call_async(wrapped, instance, args, kwargs)
 
-            return cast(Callable[P, R], async_wrapper(func))
+            return cast(Callable[P, R], _with_config(async_wrapper(func), options.config))
 
         @wrapt.decorator
         def wrapper(
@@ -96,9 +97,15 @@ def interleaved(
         ) -> Any:
             return engine(wrapped, instance, args, kwargs)
 
-        return cast(Callable[P, R], wrapper(func))
+        return cast(Callable[P, R], _with_config(wrapper(func), options.config))
 
     return decorate
+
+
+def _with_config(proxy: Any, config: ConfigProvider) -> Any:
+    """The wrapper, carrying its provider for :func:`interleave_sdk.prefetch` (on the wrapper only)."""
+    setattr(proxy, CONFIG_ATTR, config)
+    return proxy
 
 
 def _options(

@@ -21,7 +21,7 @@ from typing import Any
 
 from .arms import Arms, resolve
 from .candidates import Candidates, given_by_caller, judged
-from .context import _LAST_RANKING_ID
+from .context import _LAST_RANKING_ID, _LAST_SERVED
 from .execution import INFINITY, ArmOutcome, ArmRun, Call, Cancelled, Steps, adrive, drive
 from .merging import Merge, Merger
 from .observability.sinks import JsonLineSink
@@ -175,6 +175,8 @@ class Engine:
             served = Served(ranking_id, started, t0, internal=RuntimeError("the procedure did not finish"))
         self.recorder.record(served, (self.clock.monotonic() - t0) * 1e3)
         _LAST_RANKING_ID.set(ranking_id)
+        arm = None if served.merge is None else served.merge.served
+        _LAST_SERVED.set((ranking_id, arm or self.baseline))  # what source_rankers() reads
 
 
 def _checked(outcome: Any) -> Any:

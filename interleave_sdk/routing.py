@@ -16,6 +16,7 @@ from . import bucketing
 from .config.providers import ConfigProvider, ConfigSnapshot, checked_snapshot
 from .config.settings import DEFAULTS
 from .context import _PIN
+from .mode_warning import UnknownModeWarning
 from .options import INTERLEAVE, Signature, error_text
 from .reasons import FallbackReason
 
@@ -64,6 +65,7 @@ class Router:
         self.experiment = experiment
         self.user_key = user_key
         self.signature = signature
+        self._unknown_mode = UnknownModeWarning(experiment, arms)
 
     def decide(
         self, ranking_id: str, instance: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -96,6 +98,7 @@ class Router:
         if mode != INTERLEAVE:
             if mode in self.others:
                 return Decision(snapshot, mode, (mode,), user=user)
+            self._unknown_mode(mode, snapshot.version)
             error = f"mode {mode!r} names no arm of this decorator (arms: {', '.join(self.arms)})"
             return Decision(snapshot, mode, user=user, reason="unknown_arm", error=error)
         key = user if user is not None else ranking_id  # anonymous: per request

@@ -49,3 +49,17 @@ def test_readme_names_exactly_two_setup_commands() -> None:
     setup = readme.split("## Set up", 1)[1].split("##", 1)[0]
     commands = re.findall(r"^make \w+", setup, re.M)
     assert commands == ["make demo", "make test"]
+
+
+def test_make_demo_announces_each_stage_from_a_fresh_clone(tmp_path: Path) -> None:
+    """``make -n demo`` with no .venv: a progress line before creating, installing and running."""
+    result = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), f"VENV={tmp_path / 'venv'}", "demo"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    stages = [line for line in result.stdout.splitlines() if line.startswith("echo \"make: [")]
+    assert [line.split("]")[0][-3:] for line in stages] == ["1/3", "2/3", "3/3"]
+    commands = result.stdout
+    assert commands.index("[1/3]") < commands.index("-m venv") < commands.index("[2/3]")
+    assert commands.index("[2/3]") < commands.index("pip sync") < commands.index("[3/3]")
+    assert commands.index("[3/3]") < commands.index("samples/demo.py\n")

@@ -5,6 +5,7 @@ and carry the license, the typing marker and the data files the SDK reads at run
 from __future__ import annotations
 
 import configparser
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from interleave_sdk import __version__
 
 from .conftest import ROOT
 
-#: What a build needs; the same files the Lambda sample's Dockerfile copies, plus MANIFEST.in.
+#: What a build needs (the files the Lambda sample's Dockerfile copies, plus MANIFEST.in), and
+#: the test suite, as in a clone: setuptools would put tests/test*.py in an sdist by default.
 SOURCES = (
     "setup.cfg",
     "pyproject.toml",
@@ -27,7 +29,10 @@ SOURCES = (
     "CHANGELOG.md",
     "MANIFEST.in",
     "interleave_sdk",
+    "tests",
 )
+#: Where the README's links to docs/ point, so they work on the package index page too.
+DOCS_URL = "https://github.com/interleave-sdk/interleave-sdk/blob/main/"
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +113,24 @@ def test_license_file_matches_the_metadata() -> None:
     parser.read(ROOT / "setup.cfg")
     assert parser["metadata"]["license"] == "MIT"
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+@pytest.mark.slow
+def test_the_sdist_ships_no_part_of_the_test_suite(dist: Path) -> None:
+    """No tests/ file in the sdist: a part without its conftest and fixtures could not run."""
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert [name for name in names if "/tests/" in name] == []
+    assert any(name.endswith("/interleave_sdk/__init__.py") for name in names)
+
+
+def test_readme_links_to_docs_are_absolute_and_exist() -> None:
+    """Every README link into the repository is an absolute URL (it renders on the package index
+    page, where relative links break) naming a file that exists here."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    relative = [t for t in targets if not t.startswith(("https://", "http://", "#"))]
+    assert relative == []
+    ours = [t[len(DOCS_URL) :] for t in targets if t.startswith(DOCS_URL)]
+    assert ours and all((ROOT / path).is_file() for path in ours), ours

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -84,11 +85,22 @@ def test_a_logger_without_the_formatter_is_refused() -> None:
         PowertoolsSink(Logger(service="plain", stream=io.StringIO()))
 
 
-def test_a_level_the_logger_filters_out_drops_the_line() -> None:
-    """Ranking lines obey the logger's level: at WARNING an INFO sink writes nothing (documented)."""
+def test_a_logger_whose_level_drops_the_lines_is_refused() -> None:
+    """A logger at WARNING would drop every INFO ranking line: refused at construction, naming the fix."""
+    logger = Logger(
+        service="quiet", stream=io.StringIO(), level="WARNING", logger_formatter=ranking_line_formatter()
+    )
+    with pytest.raises(ValueError, match="POWERTOOLS_LOG_LEVEL=INFO") as refused:
+        PowertoolsSink(logger)
+    assert "level=logging.WARNING" in str(refused.value)
+
+
+def test_a_sink_level_the_logger_lets_through_writes_the_line() -> None:
+    """The documented alternative: at WARNING, PowertoolsSink(logger, level=WARNING) writes the line."""
     stream = io.StringIO()
     logger = Logger(
-        service="quiet", stream=stream, level="WARNING", logger_formatter=ranking_line_formatter()
+        service="warned", stream=stream, level="WARNING", logger_formatter=ranking_line_formatter()
     )
-    PowertoolsSink(logger)(_a_record())
-    assert stream.getvalue() == ""
+    record = _a_record()
+    PowertoolsSink(logger, level=logging.WARNING)(record)
+    assert _lines(stream.getvalue()) == [json.loads(json.dumps(record))]

@@ -39,8 +39,10 @@ PUBLIC = [
     "last_ranking_id",
     "log_schema",
     "pinned",
+    "prefetch",
     "register",
     "replay",
+    "source_rankers",
 ]
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError, MissingDependency
-from . import sql
+from . import sql, versions
 from .credit import CreditRule
 from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
@@ -44,11 +44,13 @@ _ITEM_TYPE = (
 _LOG_COLUMNS = (
     "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR', 'user_id': 'VARCHAR',"
     f" 'ts': 'VARCHAR', 'served': 'VARCHAR', 'items': '{_ITEM_TYPE}', 'method': 'VARCHAR',"
-    " 'k': 'VARCHAR'}"
+    " 'k': 'VARCHAR', 'schema_version': 'VARCHAR'}"
 )
 #: The reader view's columns: a row with all of them NULL is a malformed line or an object
 #: without any field the analysis reads, and only a second pass can tell which.
-_LOG_FIELDS = ("event", "ranking_id", "experiment", "user_id", "ts", "served", "item_ids")
+_LOG_FIELDS = (
+    "event", "ranking_id", "experiment", "user_id", "ts", "served", "schema_version", "item_ids"
+)
 _CHUNK = 1 << 24
 
 _COMPAT_MACROS = (
@@ -111,6 +113,7 @@ class StepOutput:
     clicks: pd.DataFrame
     status: dict[str, int]
     impressions: int
+    versions: dict[str, dict[str, int]]
 
 
 #: credit.sql's ``{rank_delta}``: arm ``t.arm``'s credit against the other arm of a two-arm
@@ -146,10 +149,24 @@ def run_steps(
     None) narrows the impressions that are credited and counted, after attribution has seen
     every exposure it may need (see :class:`~interleave_sdk.analysis.filters.ExposureFilter`).
     """
-    rankings = store.create("rankings", sql.render("rankings", ranking_log=ranking_log, keep=keep))
+    rankings = store.create(
+        "rankings",
+        sql.render(
+            "rankings", ranking_log=ranking_log, keep=keep, schema_majors=versions.sql_majors()
+        ),
+    )
     store.drop(ranking_log)  # DuckDB's parsed log is the largest table; Athena keeps its view
-    counts = store.fetch(f"SELECT status, count(*) AS n FROM {rankings} GROUP BY status")
-    status = {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)}
+    counts = store.fetch(
+        f"SELECT status, schema_version, count(*) AS n FROM {rankings}"
+        " GROUP BY status, schema_version"
+    )
+    rows = [
+        (str(s), None if pd.isna(v) else str(v), int(n))
+        for s, v, n in zip(counts["status"], counts["schema_version"], counts["n"], strict=True)
+    ]
+    status: dict[str, int] = {}
+    for name, _, n in rows:
+        status[name] = status.get(name, 0) + n
     items = store.create("exposure_items", sql.render("exposure_items", rankings=rankings))
     store.drop(rankings)
     impressions = store.create("impressions", sql.render("impressions", exposure_items=items))
@@ -187,7 +204,9 @@ def run_steps(
         )
     )
     total = store.fetch(f"SELECT count(*) AS n FROM {impressions}")
-    return StepOutput(outcomes, events, clicks, status, int(total["n"].iloc[0]))
+    return StepOutput(
+        outcomes, events, clicks, status, int(total["n"].iloc[0]), versions.tally(rows)
+    )
 
 
 def finish(output: StepOutput, quality: dict[str, int]) -> Attribution:
@@ -206,6 +225,7 @@ def finish(output: StepOutput, quality: dict[str, int]) -> Attribution:
         count_matching(events),
         quality,
         finish_clicks(output.clicks),
+        output.versions,
     )
 
 
@@ -304,7 +324,7 @@ class DuckDBEngine:
         # NULL here (it only serves pruning on Athena).
         con.execute(
             "CREATE TABLE ranking_log AS SELECT event, ranking_id, experiment, user_id, ts,"
-            " served, CAST(NULL AS VARCHAR) AS dt,"
+            " served, schema_version, CAST(NULL AS VARCHAR) AS dt,"
             " list_transform(items, lambda i: i.item_id) AS item_ids,"
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"

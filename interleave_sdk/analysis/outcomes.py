@@ -6,7 +6,7 @@ column, so "the SQL path equals the pandas reference" can be checked with a plai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,7 @@ UNMATCHED = (
     "unknown_ranking_id",
     "item_not_in_ranking",
     "before_exposure",
+    "after_window",
     "no_exposure_in_window",
 )
 #: Exposure record statuses from rankings.sql, and the data-quality key each is counted under.
@@ -59,6 +60,7 @@ RANKING_STATUS_KEYS = {
     "not_interleaved": "not_interleaved",
     "invalid": "invalid_rankings",
     "duplicate": "duplicate_rankings",
+    "unknown_schema": "unknown_schema",
 }
 
 
@@ -71,6 +73,8 @@ class Attribution:
     matching: dict[str, int]
     data_quality: dict[str, int]
     clicks_by_position: pd.DataFrame
+    #: Interleaving records by schema version: ``{"read": {...}, "refused": {...}}`` (versions.py).
+    schema_versions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _text(series: pd.Series[Any]) -> pd.Series[Any]:

@@ -17,9 +17,11 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError
+from . import health, log_facts
 from .athena import FeedbackInPlace
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
+from .health import Check
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
 from .preference import PairAnalysis, Preference, analyse_pairs, headline
 from .sequential import SequentialVerdict
@@ -78,6 +80,10 @@ class AnalysisResult:
     arms: tuple[str, ...] = ("A", "B")
     time_span: tuple[pd.Timestamp, pd.Timestamp] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: Interleaving records by log schema version, read and refused (``versions.tally``).
+    schema_versions: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Whether the data deserve the verdict's confidence (``health.evaluate``); shown first.
+    health: list[Check] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready. Always: ``arms``, ``winner``, ``best_arm``, the preference matrix, every
@@ -94,11 +100,13 @@ class AnalysisResult:
             }
         return {
             "arms": list(self.arms),
+            "health": [check.as_dict() for check in self.health],
             **top,
             **self.preference.as_dict(),
             "sequential_best_arm": self.preference.sequential_best_arm,
             "pairs": [pair.as_dict() for pair in self.pairs.values()],
             "sequential": self.sequential.as_dict(),
+            "schema_versions": {key: dict(value) for key, value in self.schema_versions.items()},
             "matching": dict(self.matching),
             "data_quality": dict(self.data_quality),
             "parameters": dict(self.parameters),
@@ -285,6 +293,7 @@ def analyze(
     until: datetime | str | None = None,
     columns: Mapping[str, str] | None = None,
     user_id_salt: str | bytes | None = None,
+    as_of: datetime | str | None = None,
 ) -> AnalysisResult:
     """From ranking logs and feedback to a verdict on which arm users prefer.
 
@@ -297,8 +306,13 @@ def analyze(
     ``experiment``, ``since``, ``until``, ``columns`` and engine objects: see :func:`attribute`.
     ``user_id_salt``: set it when the logs were written with the ``hash_user_ids(salt)``
     processor, so feedback (raw ids) is hashed with the same key and still joins.
+    ``as_of``: when this look is taken (UTC); the sequential test scores only impressions whose
+    attribution window had closed by then (default: the latest feedback time read). A job that
+    knows its clock passes it; a finished experiment whose feedback is all in may pass any time
+    after its last window.
     """
     report = progress or (lambda stage: None)
+    look = None if as_of is None else parse_moment(as_of)
     if unit not in UNITS:
         raise AnalysisInputError(f"unknown unit {unit!r}; valid units: {', '.join(UNITS)}")
     if not (isinstance(alpha, float | int) and 0.0 < alpha < 1.0):
@@ -333,6 +347,13 @@ def analyze(
         data_quality={**attributed.data_quality, **feedback_quality},
         events=attributed.events,
         experiment=experiment if experiment is not None else experiment_name(exposures),
+        closed_by=windows_closed_by(attributed.events, window_hours, look),
+    )
+    result.schema_versions = attributed.schema_versions
+    filters = ExposureFilter.build(experiment, since, until)
+    facts = None if exposures is None else log_facts.scan(exposures, filters)
+    result.health = health.evaluate(
+        result.verdict, result.events, result.data_quality, result.schema_versions, facts
     )
     report("statistics")
     result.parameters.update(
@@ -344,13 +365,14 @@ def analyze(
             "negative_counts": negative_counts,
             "window_hours": window_hours,
             "engine": engine_name(engine),
-            **ExposureFilter.build(experiment, since, until).describe(),
+            **filters.describe(),
             "columns": dict(columns) if columns else None,
             "n_boot": n_boot,
             "seed": seed,
             "alpha": alpha,
             "series_points": series_points,
             "user_ids_hashed": user_id_salt is not None,
+            "as_of": None if look is None else look.isoformat(),
         }
     )
     return result
@@ -369,16 +391,24 @@ def summarize(
     data_quality: dict[str, int] | None = None,
     events: pd.DataFrame | None = None,
     experiment: str | None = None,
+    closed_by: pd.Timestamp | None = None,
 ) -> AnalysisResult:
     """Every statistic of an outcomes table (contract 3: a row per impression and pair of arms)
     into an :class:`AnalysisResult`.
 
     What :func:`analyze` does after attribution; also the way to a report from outcomes computed
-    elsewhere. Counts and tables not given are empty.
+    elsewhere. Counts and tables not given are empty. ``closed_by``: the sequential test scores
+    only impressions shown at or before it (see ``stats.compute_sequential``; None: all).
     """
     clicks = clicks_by_position if clicks_by_position is not None else _empty(CLICK_COLUMNS)
     pairs, preference = analyse_pairs(
-        outcomes, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha, series_points=series_points
+        outcomes,
+        unit=unit,
+        n_boot=n_boot,
+        seed=seed,
+        alpha=alpha,
+        series_points=series_points,
+        closed_by=closed_by,
     )
     head = headline(pairs, preference)
     return AnalysisResult(
@@ -397,6 +427,36 @@ def summarize(
         arms=preference.arms,
         time_span=time_span(outcomes),
     )
+
+
+def parse_moment(moment: datetime | str) -> pd.Timestamp:
+    """``as_of`` as a UTC timestamp (text as ``--since`` takes it; naive times are UTC)."""
+    from .filters import parse_time
+
+    parsed = parse_time(moment, option="as_of") if isinstance(moment, str) else moment
+    stamp = pd.Timestamp(parsed)
+    utc: pd.Timestamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc
+
+
+def windows_closed_by(
+    events: pd.DataFrame, window_hours: float, as_of: pd.Timestamp | None = None
+) -> pd.Timestamp | None:
+    """Impressions shown at or before this time have a closed attribution window: ``as_of``
+    (else the latest feedback time the analysis read), less the window. None without either.
+
+    The feedback's own clock, not the machine's, so a re-run on the same files gives the same
+    verdict; it assumes feedback is stored roughly in time order (an event stamped long before
+    the latest one but delivered later could still change an impression already scored).
+    """
+    latest = as_of
+    if latest is None:
+        stamps = pd.to_datetime(events["ts"], utc=True).dropna() if len(events) else None
+        if stamps is None or stamps.empty:
+            return None
+        latest = pd.Timestamp(stamps.max())
+    closed: pd.Timestamp = latest - pd.Timedelta(hours=window_hours)
+    return closed
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:

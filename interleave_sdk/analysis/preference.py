@@ -268,8 +268,12 @@ def analyse_pairs(
     seed: int,
     alpha: float,
     series_points: int,
+    closed_by: pd.Timestamp | None = None,
 ) -> tuple[dict[tuple[str, str], PairAnalysis], Preference]:
-    """Every pair's verdict, sequential verdict and series, and the matrix of them all."""
+    """Every pair's verdict, sequential verdict and series, and the matrix of them all.
+
+    ``closed_by``: the sequential test scores only impressions shown at or before it (see
+    ``stats.compute_sequential``; None: all)."""
     from .stats import compute_sequential, compute_verdict, cumulative_series
 
     frames = split_pairs(outcomes) or {("A", "B"): outcomes.iloc[:0]}
@@ -278,7 +282,7 @@ def analyse_pairs(
     pairs: dict[tuple[str, str], PairAnalysis] = {}
     for pair, frame in frames.items():
         verdict = compute_verdict(frame, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
-        sequential = compute_sequential(frame, unit=unit, alpha=alpha)
+        sequential = compute_sequential(frame, unit=unit, alpha=alpha, closed_by=closed_by)
         series = cumulative_series(
             frame if series_points else frame.iloc[:0],
             points=max(series_points, 1),
@@ -286,6 +290,7 @@ def analyse_pairs(
             n_boot=n_boot,
             seed=seed,
             alpha=alpha,
+            closed_by=closed_by,
         )
         if len(series):
             series["decision"] = series["decision"].map({"A": pair[0], "B": pair[1]}).fillna(

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from . import rank_credit
+from . import rank_credit, versions
 from .credit import CreditRule
 from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
@@ -98,6 +98,7 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
             "user_id": [_text(r.get("user_id")) for r in records],
             "ts": [r.get("ts") for r in records],
             "served": [_text(r.get("served")) for r in records],
+            "schema_version": [_text(r.get("schema_version")) for r in records],
             "items": [_items(r.get("items")) for r in records],
             "method": [_text(r.get("method")) for r in records],
             "k": [_k(r.get("k")) for r in records],
@@ -108,14 +109,23 @@ def ranking_log(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def rankings(log: pd.DataFrame) -> pd.DataFrame:
-    """rankings.sql: a status per record (ok, other_event, not_interleaved, invalid, duplicate)."""
-    out: pd.DataFrame = log[["ranking_id", "user_id", "items", "method", "k"]].copy()
+    """rankings.sql: a status per record (unknown_schema, ok, other_event, not_interleaved,
+    invalid, duplicate)."""
+    out: pd.DataFrame = log[["ranking_id", "user_id", "items", "method", "k", "schema_version"]].copy()
     out["ts"] = [_timestamp(v) for v in log["ts"]]
     status = []
-    for event, served, ranking_id, ts, items in zip(
-        log["event"], log["served"], log["ranking_id"], out["ts"], log["items"], strict=True
+    for version, event, served, ranking_id, ts, items in zip(
+        log["schema_version"],
+        log["event"],
+        log["served"],
+        log["ranking_id"],
+        out["ts"],
+        log["items"],
+        strict=True,
     ):
-        if event is not None and event != "ranking":
+        if not versions.is_known(version):
+            status.append(versions.UNKNOWN_SCHEMA)
+        elif event is not None and event != "ranking":
             status.append("other_event")
         elif served != "interleaved":
             status.append("not_interleaved")
@@ -214,7 +224,7 @@ def attribution(
     events.loc[events["polarity"].isna(), "status"] = "ignored_kind"
     events.loc[events["polarity"].notna() & ~usable, "status"] = "invalid_event"
 
-    # By ranking id: that impression only.
+    # By ranking id: that impression only, within the window after it.
     known = set(imps["ranking_id"])
     exposed = items[["ranking_id", "item_id", "ts"]].itertuples(index=False)
     shown = {(rid, item): ts for rid, item, ts in exposed}
@@ -227,6 +237,8 @@ def attribution(
             events.at[idx, "status"] = "item_not_in_ranking"
         elif ts < shown[(rid, item)]:
             events.at[idx, "status"] = "before_exposure"
+        elif ts > shown[(rid, item)] + pd.Timedelta(seconds=window_seconds):
+            events.at[idx, "status"] = "after_window"
         else:
             events.at[idx, "status"], events.at[idx, "ranking_id"] = "ranking_id", rid
 
@@ -369,4 +381,9 @@ def run(
         **count_event_quality(events),
     }
     clicks = clicks_by_position(events, credited_items)
-    return Attribution(outcomes, events, count_matching(events), quality, clicks)
+    by_version = ranked.groupby(["status", "schema_version"], dropna=False).size().reset_index()
+    tallied = versions.tally(
+        (str(s), None if pd.isna(v) else str(v), int(n))
+        for s, v, n in by_version.itertuples(index=False)
+    )
+    return Attribution(outcomes, events, count_matching(events), quality, clicks, tallied)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
+from .health import Check
 from .preference import PairAnalysis, PairResult, Preference
 from .sequential import SequentialVerdict
 from .stats import TARGET_POWER, Verdict
@@ -216,17 +217,30 @@ def _mapping_rows(values: Mapping[str, object] | None) -> list[tuple[str, str]]:
     return [(str(key), _count(value)) for key, value in (values or {}).items()]
 
 
+def _health_rows(checks: Sequence[Check]) -> list[tuple[str, str]]:
+    return [(check.name, f"{check.status.upper():<4}  {check.message}") for check in checks]
+
+
+def _versions_text(schema_versions: Mapping[str, Mapping[str, int]]) -> str:
+    read = ", ".join(f"{v} ({_count(n)})" for v, n in schema_versions.get("read", {}).items())
+    refused = ", ".join(f"{v} ({_count(n)})" for v, n in schema_versions.get("refused", {}).items())
+    return (read or "none") + (f"; refused: {refused}" if refused else "")
+
+
 def format_table(
     verdict: Verdict,
     matching: Mapping[str, object] | None = None,
     data_quality: Mapping[str, object] | None = None,
     *,
     sequential: SequentialVerdict | None = None,
+    health: Sequence[Check] | None = None,
+    schema_versions: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
     """The verdict as an aligned plain-text table, followed by matching and data-quality counts.
 
+    ``health`` (``AnalysisResult.health``) comes first: whether the data deserve the verdict.
     With ``sequential`` (``AnalysisResult.sequential``) the anytime-valid decision follows the
-    fixed-horizon rows.
+    fixed-horizon rows; ``schema_versions`` the log versions read (and refused) close them.
     """
     title = (
         f"Interleaving verdict (unit: {verdict.unit}, α = {verdict.alpha:g}, seed {verdict.seed})"
@@ -234,7 +248,10 @@ def format_table(
     rows = _verdict_rows(verdict)
     if sequential is not None:
         rows += _sequential_rows(sequential)
-    lines = _aligned(title, rows)
+    if schema_versions is not None:
+        rows.append(("log schema versions", _versions_text(schema_versions)))
+    lines = [*_aligned("Health", _health_rows(health)), ""] if health else []
+    lines += _aligned(title, rows)
     for heading, values in (("Feedback matching", matching), ("Data quality", data_quality)):
         mapped = _mapping_rows(values)
         if mapped:
@@ -264,9 +281,16 @@ def format_result(result: AnalysisResultLike) -> str:
     preference matrix first, then each pair's statistics, then the counts, so no block speaks of
     two arms where there are more.
     """
+    health = getattr(result, "health", None)
+    versions = getattr(result, "schema_versions", None)
     if len(result.arms) <= 2:
         return format_table(
-            result.verdict, result.matching, result.data_quality, sequential=result.sequential
+            result.verdict,
+            result.matching,
+            result.data_quality,
+            sequential=result.sequential,
+            health=health,
+            schema_versions=versions,
         )
     pref, verdict = result.preference, result.verdict
     title = (
@@ -278,7 +302,10 @@ def format_result(result: AnalysisResultLike) -> str:
         ("sequential best arm", sequential_best_text(pref)),
         ("clicked impressions", f"{pref.impressions:,} compared at least one pair"),
     ]
-    lines = [*_aligned(title, rows), "", format_matrix(pref), ""]
+    if versions is not None:
+        rows.append(("log schema versions", _versions_text(versions)))
+    lines = [*_aligned("Health", _health_rows(health)), ""] if health else []
+    lines += [*_aligned(title, rows), "", format_matrix(pref), ""]
     lines += _aligned("Pairs (wins row/column/ties; ΔAB > 0: the first arm)", _pair_rows(result.pairs))
     for heading, values in (("Feedback matching", result.matching), ("Data quality", result.data_quality)):
         mapped = _mapping_rows(values)
@@ -531,7 +558,13 @@ def _markdown(result: AnalysisResultLike) -> str:
     title = f"# Interleaving report: {result.experiment}" if result.experiment else (
         "# Interleaving report"
     )
-    lines = [title, "", *_about(result), "", _headline(verdict), "", _sequential_headline(sequential), ""]
+    lines = [title, "", *_about(result), ""]
+    checks = getattr(result, "health", None) or []
+    if checks:
+        lines += ["## Health", ""]
+        lines += _md_table(("check", "status"), [(c.name, f"{c.status}: {c.message}") for c in checks])
+        lines.append("")
+    lines += [_headline(verdict), "", _sequential_headline(sequential), ""]
     if not verdict.first_pick_ok:
         lines += [
             f"> **Warning:** A drafted first in {_percent(verdict.first_pick_share_a)} of "
@@ -539,7 +572,11 @@ def _markdown(result: AnalysisResultLike) -> str:
             "Check the seeding before trusting the verdict.",
             "",
         ]
-    lines += _md_table(("statistic", "value"), _verdict_rows(verdict) + _sequential_rows(sequential))
+    rows = _verdict_rows(verdict) + _sequential_rows(sequential)
+    versions = getattr(result, "schema_versions", None)
+    if versions:
+        rows.append(("log schema versions", _versions_text(versions)))
+    lines += _md_table(("statistic", "value"), rows)
     lines += [
         "",
         "**Tie rate**: the share of units (users by default) whose clicks favour neither arm. "

@@ -20,6 +20,11 @@ verdict of ``stats``:
   data (an asymptotic confidence sequence in the sense of Waudby-Smith et al.). It gives the size
   of the effect with a time-uniform interval; the decision comes from the exact test above.
 
+Late feedback: an impression is scored only once its attribution window has closed (as of the
+latest feedback the analysis read; the window bounds every event, id-joined ones too), so its
+credit can no longer change and the votes seen at successive looks form one growing sequence:
+a decision read at one look is never withdrawn at a later one (``stats.compute_sequential``).
+
 Why a final first vote rather than the fixed-horizon verdict's vote (the sign of *all* a user's
 credit): that vote changes as the user returns, so a sequence of such votes is not a martingale
 across looks. Measured in the simulator (docs/analysis-statistics.md), reading it at 20 looks
@@ -49,6 +54,10 @@ SIGN_CONCENTRATION = 1.0
 #: Standard deviation of the normal mixing distribution of ΔAB for the confidence sequence: the
 #: interval is tightest when |ΔAB| is near this size (typical for small ranker changes).
 DELTA_MIXTURE_SD = 0.05
+#: The confidence sequence's variance estimate starts from one pseudo-unit of variance ¼, the
+#: variance of a one-click unit's z under "no preference" (z = ±½): units that all agree then
+#: give a narrow interval, never one point, and the prior's weight fades as 1 / units.
+VARIANCE_PRIOR, VARIANCE_PRIOR_UNITS = 0.25, 1.0
 
 _FloatArray = npt.NDArray[np.float64]
 
@@ -148,8 +157,9 @@ def delta_confidence_sequence(
     """ΔAB's confidence-sequence bounds from per-unit (wins A − wins B, clicked impressions).
 
     ΔAB = Σd / 2Σn is a ratio of unit sums; its delta-method linearisation per unit,
-    z = (d − 2ΔAB·n) / 2n̄, has mean zero and gives the variance var(z)/U of the estimate. Bounds
-    are clipped to ΔAB's range [−½, ½]; ``(None, None)`` with fewer than two units.
+    z = (d − 2ΔAB·n) / 2n̄, has mean zero and gives the variance var(z)/U of the estimate, var(z)
+    shrunk towards ``VARIANCE_PRIOR`` by one pseudo-unit so it is never 0. Bounds are clipped
+    to ΔAB's range [−½, ½]; ``(None, None)`` with fewer than two units.
     """
     d = np.asarray(diff, dtype=np.float64)
     n = np.asarray(size, dtype=np.float64)
@@ -158,7 +168,9 @@ def delta_confidence_sequence(
         return None, None
     delta = float(d.sum()) / (2.0 * float(n.sum()))
     z = (d - 2.0 * delta * n) / (2.0 * float(n.mean()))
-    radius = float(normal_mixture_radius(float(z.var(ddof=1)) / units, alpha, mixture_sd))
+    spread = float(((z - z.mean()) ** 2).sum()) + VARIANCE_PRIOR_UNITS * VARIANCE_PRIOR
+    variance = spread / (units - 1 + VARIANCE_PRIOR_UNITS)
+    radius = float(normal_mixture_radius(variance / units, alpha, mixture_sd))
     return max(-0.5, delta - radius), min(0.5, delta + radius)
 
 

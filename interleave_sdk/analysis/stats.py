@@ -562,19 +562,36 @@ def _in_time_order(outcomes: pd.DataFrame) -> pd.DataFrame:
     return ordered
 
 
+def closed_rows(ordered: pd.DataFrame, closed_by: pd.Timestamp | None) -> int:
+    """How many impressions (in ``ts`` order) were shown at or before ``closed_by``: those whose
+    attribution window has closed, so their credit is final. ``None``: every impression."""
+    if closed_by is None:
+        return len(ordered)
+    ts = pd.to_datetime(ordered["ts"], utc=True)
+    return int((ts <= closed_by).sum())
+
+
 def compute_sequential(
-    outcomes: pd.DataFrame, *, unit: str = "user", alpha: float = 0.05
+    outcomes: pd.DataFrame,
+    *,
+    unit: str = "user",
+    alpha: float = 0.05,
+    closed_by: pd.Timestamp | None = None,
 ) -> SequentialVerdict:
     """The anytime-valid verdict (``sequential``), the impressions taken in ``ts`` order.
 
     Each unit votes once, with the sign of its first impression whose credit is not tied; see
     ``sequential`` for why this final vote, not the fixed-horizon verdict's, keeps α at any look.
+    Only impressions shown at or before ``closed_by`` are scored (``analyze`` passes the latest
+    feedback time less the attribution window): later ones may still receive feedback, and
+    scoring them now would let a later look reorder votes already read.
     """
     _check_options(unit, 1, alpha, 0)
     if len(outcomes) == 0:
         return sequential_verdict([], [], [], [], [], units=0, alpha=alpha)
-    cols = _prepare(_in_time_order(outcomes), unit)
-    return _sequential(cols, cols.size, unit=unit, alpha=alpha)
+    ordered = _in_time_order(outcomes)
+    cols = _prepare(ordered, unit)
+    return _sequential(cols, closed_rows(ordered, closed_by), unit=unit, alpha=alpha)
 
 
 def _empty_frame(columns: Sequence[str]) -> pd.DataFrame:
@@ -606,6 +623,7 @@ def cumulative_series(
     n_boot: int = 200,
     seed: int = 0,
     alpha: float = 0.05,
+    closed_by: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Both verdicts as impressions accumulate in time order: what a daily reader would have seen.
 
@@ -615,6 +633,8 @@ def cumulative_series(
     with ``seed``, so the last row equals :func:`compute_verdict` and :func:`compute_sequential`
     with the same arguments. Stopping at the first fixed-horizon p-value below ``alpha`` is
     peeking (false positives far above ``alpha``); stopping at the first sequential decision is not.
+    The sequential columns score only impressions shown at or before ``closed_by`` (see
+    :func:`compute_sequential`).
     """
     _check_options(unit, n_boot, alpha, seed)
     if points < 1:
@@ -626,10 +646,11 @@ def cumulative_series(
     ts = pd.to_datetime(ordered["ts"], utc=True)
     cuts = np.unique(np.ceil(np.linspace(cols.size / points, cols.size, points)).astype(np.int64))
     votes = _votes(cols, unit)
+    closed = closed_rows(ordered, closed_by)
     rows: list[dict[str, object]] = []
     for upto in cuts.tolist():
         v = _verdict(cols, upto, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
-        sv = _sequential(cols, upto, unit=unit, alpha=alpha, votes=votes)
+        sv = _sequential(cols, min(upto, closed), unit=unit, alpha=alpha, votes=votes)
         rows.append(
             {
                 "impressions_total": upto,

@@ -1,4 +1,4 @@
-"""``interleave-sdk analyze``: ranking logs and feedback in, the verdict out (table or JSON).
+"""``interleave-sdk analyze``: ranking logs and feedback in, the verdict out (text or JSON).
 
 Exit codes: 0 ran, 1 failed, 2 bad arguments (including an input file that does not exist).
 The table and the report (``--report DIR``) come from ``interleave_sdk.analysis.report``; this
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import AnalysisInputError, InterleaveError
+from .failure import FAILED, STRICT_FAILED, CliFailure
 
 _STAGES = ("attribution", "statistics", "report")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -178,9 +179,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report", metavar="DIR", help="also write report.md and plots here")
     parser.add_argument(
         "--format",
-        choices=("table", "json"),
-        default="table",
-        help="print a table (default) or the result as JSON",
+        choices=("text", "json", "table"),
+        default="text",
+        metavar="{text,json}",
+        help="text: the verdict table (default); json: the result as one object. "
+        "`table` is the deprecated name of text",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 3 when a health check fails (for pipelines); the output is "
+        "printed first",
     )
     parser.set_defaults(func=run)
 
@@ -287,23 +296,31 @@ def run(args: argparse.Namespace) -> int:
             columns=args.columns,
             user_id_salt=args.user_id_salt,
         )
-        if args.report:
-            write_report(result, args.report)
+        report = write_report(result, args.report) if args.report else None
         step("report")
     except AnalysisInputError as exc:
         close()
-        print(f"interleave-sdk analyze: error: {exc}", file=sys.stderr)
-        return 2
+        raise CliFailure(str(exc)) from exc
     except ImportError:
         close()
         raise  # the CLI's front door names the extra to install (interleave_sdk.extras)
     except (InterleaveError, OSError) as exc:
         close()
-        print(f"interleave-sdk analyze: failed: {exc}", file=sys.stderr)
-        return 1
+        raise CliFailure(str(exc), FAILED) from exc
     close()
+    if args.format == "table":
+        print(
+            "interleave-sdk analyze: note: --format table is now --format text; "
+            "the old name will be removed",
+            file=sys.stderr,
+        )
+    if report is not None:  # stderr: stdout stays the verdict alone (JSON parsers read it)
+        print(f"interleave-sdk analyze: wrote the report to {report}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
         print(format_result(result))
+    failed = [check.name for check in result.health if check.status == "fail"]
+    if args.strict and failed:
+        raise CliFailure(f"health checks failed: {', '.join(failed)}", STRICT_FAILED)
     return 0

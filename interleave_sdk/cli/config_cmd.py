@@ -11,9 +11,10 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..config.settings import PARSERS
+from ..config.settings import ARM_NAME_RULE, INTERLEAVE, PARSERS, is_arm_name
 from ..config.ssm import DEFAULT_PREFIX, SSMConfig, make_client, parameter_name
 from ..errors import ConfigError, InvalidConfigValue
+from .failure import FAILED, CliFailure, aws_setup_failure
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 _CLI_CONNECT_TIMEOUT_S = 2.0
 _CLI_READ_TIMEOUT_S = 5.0
 _CLI_MAX_ATTEMPTS = 3
+#: The arm names a mode may take without --arms: the decorator's default baseline and the
+#: second arm of every two-arm sample.
+_DEFAULT_ARMS = ("A", "B")
 
 
 def register(subparsers: Any) -> None:
@@ -46,9 +50,46 @@ def register(subparsers: Any) -> None:
     common(set_)
     set_.add_argument("key", help="one of " + ", ".join(PARSERS))
     set_.add_argument("value", help="the new value, validated as the SDK reads it (e.g. INTERLEAVE, 0.05)")
+    set_.add_argument(
+        "--arms",
+        type=_arm_list,
+        metavar="NAME,...",
+        help="with `set mode`: the arm names of your decorators, confirming a mode other than "
+        "INTERLEAVE, A or B (e.g. --arms A,B,C to set mode C)",
+    )
     set_.set_defaults(func=run_set)
 
     parser.set_defaults(func=lambda args: _usage(parser))
+
+
+def _arm_list(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    bad = [name for name in names if not is_arm_name(name)]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"--arms takes arm names separated by commas ({ARM_NAME_RULE}), got {text!r}"
+        )
+    return names
+
+
+def checked_mode(mode: str, arms: tuple[str, ...] | None) -> str:
+    """``mode`` if it is INTERLEAVE or names a known arm, else a failure naming the fix.
+
+    Any well-formed name parses as a mode (the SDK cannot know every decorator's arms), so a typo
+    such as ``INTERLEAV`` would otherwise reach the fleet and serve the baseline everywhere. The
+    operator confirms names other than the defaults' A and B with ``--arms``.
+    """
+    known = _DEFAULT_ARMS if arms is None else arms
+    if mode == INTERLEAVE or mode in known:
+        return mode
+    if arms is None:
+        raise CliFailure(
+            f"mode {mode!r} is not INTERLEAVE, A or B; nothing written. If it names an arm of "
+            f"your decorators, confirm it: --arms A,B,{mode}"
+        )
+    raise CliFailure(
+        f"mode {mode!r} is not INTERLEAVE nor one of --arms {','.join(arms)}; nothing written"
+    )
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -57,13 +98,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _client(args: argparse.Namespace) -> SSMClient:
-    return make_client(
-        region=args.region,
-        endpoint_url=args.endpoint_url,
-        connect_timeout=_CLI_CONNECT_TIMEOUT_S,
-        read_timeout=_CLI_READ_TIMEOUT_S,
-        max_attempts=_CLI_MAX_ATTEMPTS,
-    )
+    try:
+        return make_client(
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            connect_timeout=_CLI_CONNECT_TIMEOUT_S,
+            read_timeout=_CLI_READ_TIMEOUT_S,
+            max_attempts=_CLI_MAX_ATTEMPTS,
+        )
+    except Exception as exc:
+        raise aws_setup_failure(exc) or CliFailure(f"no SSM client: {exc}") from exc
 
 
 def canonical(key: str, value: object) -> str:
@@ -77,15 +121,15 @@ def canonical(key: str, value: object) -> str:
 
 def run_set(args: argparse.Namespace) -> int:
     if args.key not in PARSERS:
-        print(
-            f"error: unknown key {args.key!r}; known keys: {', '.join(PARSERS)}", file=sys.stderr
-        )
-        return 2
+        raise CliFailure(f"unknown key {args.key!r}; known keys: {', '.join(PARSERS)}")
     try:
         parsed = PARSERS[args.key](args.value)
     except InvalidConfigValue as exc:
-        print(f"error: {exc}; nothing written", file=sys.stderr)
-        return 2
+        raise CliFailure(f"{exc}; nothing written") from exc
+    if args.key == "mode":
+        parsed = checked_mode(parsed, args.arms)
+    elif args.arms is not None:
+        raise CliFailure(f"--arms only applies to `set mode`, not to {args.key!r}")
     prefix = args.prefix.rstrip("/")
     name = parameter_name(prefix, args.key)
     text = canonical(args.key, parsed)
@@ -94,8 +138,10 @@ def run_set(args: argparse.Namespace) -> int:
             Name=name, Value=text, Type="String", Overwrite=True
         )
     except Exception as exc:
-        print(f"error: writing {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        setup = aws_setup_failure(exc)
+        if setup is not None:
+            raise setup from exc
+        raise CliFailure(f"writing {name} failed: {type(exc).__name__}: {exc}", FAILED) from exc
     print(f"{name} = {text} (version {response.get('Version')})")
     return 0
 
@@ -105,11 +151,12 @@ def run_show(args: argparse.Namespace) -> int:
         provider = SSMConfig(args.prefix, client=_client(args))
         rows = provider.explain()
     except ConfigError as exc:  # unreachable, denied, or a stored value is invalid
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        setup = aws_setup_failure(exc)
+        if setup is not None:
+            raise setup from exc
+        raise CliFailure(str(exc), FAILED) from exc
     except ValueError as exc:  # a malformed --prefix
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise CliFailure(str(exc)) from exc
     prefix = provider.prefix
     if args.json:
         document = {

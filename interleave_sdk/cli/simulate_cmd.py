@@ -17,7 +17,9 @@ import orjson
 
 from ..analysis.credit import available_credit_rules
 from ..errors import InterleaveError
+from ..extras import install_hint
 from ..simulation.click_models import available_click_models
+from .failure import FAILED, CliFailure
 
 DEFAULT_SCENARIO = "interleave_sdk.simulation.video_recsys.handler:scenario"
 
@@ -84,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
     from ..simulation.simulator import SimulationSettings, simulate
 
     arms = [a.strip() for a in args.arms.split(",")]
-    if len(arms) != 2 or args.requests < 1:
-        print("simulate: --arms needs two names and --requests a positive count", file=sys.stderr)
-        return 2
+    if len(arms) != 2 or not all(arms):
+        raise CliFailure(
+            f"--arms takes exactly two model versions, A,B (got {args.arms!r}): the simulated "
+            "scenario has two; to compare three or more rankers, see docs/multileaving.md"
+        )
+    if args.requests < 1:
+        raise CliFailure(f"--requests must be a positive count, got {args.requests}")
     try:
         scenario = load_scenario(
             args.scenario, args.app_dir, seed=args.world_seed, a=arms[0], b=arms[1], gap=args.gap
@@ -102,9 +108,12 @@ def run(args: argparse.Namespace) -> int:
             ab_metric=args.ab_metric,
         )
         result = simulate(scenario, settings, args.out, report_dir=args.out / "report")
-    except (ImportError, AttributeError, KeyError, ValueError, InterleaveError, OSError) as exc:
-        print(f"simulate: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except ImportError as exc:
+        if install_hint(exc) is not None:
+            raise  # the CLI's front door names the extra to install
+        raise CliFailure(f"{type(exc).__name__}: {exc}", FAILED) from exc
+    except (AttributeError, KeyError, ValueError, InterleaveError, OSError) as exc:
+        raise CliFailure(f"{type(exc).__name__}: {exc}", FAILED) from exc
     if args.format == "json":
         sys.stdout.write(orjson.dumps(result.as_dict(), option=orjson.OPT_SERIALIZE_NUMPY).decode())
         sys.stdout.write("\n")

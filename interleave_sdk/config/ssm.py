@@ -49,10 +49,13 @@ def make_client(
     connect_timeout: float = CONNECT_TIMEOUT_S,
     read_timeout: float = READ_TIMEOUT_S,
     max_attempts: int = MAX_ATTEMPTS,
+    environ: Mapping[str, str] | None = None,
 ) -> SSMClient:
     """A boto3 SSM client with short timeouts, on its own session (sessions are not thread-safe).
 
-    boto3 is imported here, not at module import, so importing the SDK stays cheap.
+    The region is ``region``, else botocore's ``AWS_DEFAULT_REGION``, else ``AWS_REGION`` (what
+    Lambda and most AWS SDKs set; botocore alone ignores it, as Powertools works around too), else
+    the profile's. boto3 is imported here, not at module import, so importing the SDK stays cheap.
     """
     import boto3
     from botocore.config import Config
@@ -62,6 +65,9 @@ def make_client(
         read_timeout=read_timeout,
         retries={"total_max_attempts": max_attempts, "mode": "standard"},
     )
+    env = os.environ if environ is None else environ
+    if region is None and not env.get("AWS_DEFAULT_REGION"):
+        region = env.get("AWS_REGION") or None
     session = boto3.session.Session()
     return session.client("ssm", region_name=region, endpoint_url=endpoint_url, config=config)
 
@@ -270,7 +276,9 @@ class SSMConfig:
         """The boto3 client, created on first use and then reused by every refresh."""
         with self._client_lock:
             if self._client is None:
-                self._client = make_client(region=self._region, endpoint_url=self._endpoint_url)
+                self._client = make_client(
+                    region=self._region, endpoint_url=self._endpoint_url, environ=self._environ
+                )
             return self._client
 
     def read(self) -> SSMValues:

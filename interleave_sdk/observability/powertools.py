@@ -57,9 +57,11 @@ class PowertoolsSink:
     """A sink writing each ranking record through a Powertools ``Logger`` at ``level``.
 
     The logger must use :func:`ranking_line_formatter` (refused otherwise: the lines would break),
-    and its level must let ``level`` through, or the analysis loses its input: ranking lines are
-    data, not diagnostics, so keep ``POWERTOOLS_LOG_LEVEL`` at INFO or lower, or pass a higher
-    ``level`` here.
+    and its level must let ``level`` through (refused otherwise: every ranking line would be
+    dropped and the analysis would lose its input without a sign). Ranking lines are data, not
+    diagnostics, so keep ``POWERTOOLS_LOG_LEVEL`` at INFO or lower, or pass a higher ``level``
+    here. Refusing rather than writing past the level keeps the operator's level meaningful for
+    every other line and makes the misconfiguration visible at the first deploy.
     """
 
     def __init__(self, logger: Any, level: int = logging.INFO) -> None:
@@ -72,6 +74,14 @@ class PowertoolsSink:
             )
         if not isinstance(level, int) or isinstance(level, bool) or level <= 0:
             raise ValueError(f"level must be a logging level such as logging.INFO, got {level!r}")
+        if not logger.isEnabledFor(level):
+            at = logging.getLevelName(logger.getEffectiveLevel())
+            raise ValueError(
+                f"the logger's level ({at}) drops ranking lines written at "
+                f"{logging.getLevelName(level)}, and the analysis would lose its input: set "
+                f"POWERTOOLS_LOG_LEVEL=INFO (or Logger(level='INFO')), or pass "
+                f"PowertoolsSink(logger, level=logging.{at}) to write them at the logger's level"
+            )
         self.logger = logger
         self.level = level
 

@@ -491,6 +491,8 @@ def simulate(
         seed=settings.seed,
         alpha=settings.alpha,
         series_points=settings.points,
+        # Every click is written as its impression is served: the run's feedback is complete.
+        as_of=EPOCH + len(requests) * REQUEST_GAP + timedelta(hours=24),
     )
     il_summary = summarise_interleaving(il, analysis, settings)
     ab_summary = None

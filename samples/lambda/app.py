@@ -2,8 +2,9 @@
 
 ``GET /a/recommend`` and ``GET /b/recommend`` are pinned to their ranker, so they answer exactly as
 the two old functions did; ``GET /recommend`` follows the experiment switches in SSM Parameter
-Store (``/reco/exp/...``, read with the default provider: ``AWS_REGION`` and ``AWS_ENDPOINT_URL``
-point it anywhere). Works with REST API (payload v1) and HTTP API (payload v2) proxy events.
+Store (``/reco/exp/...``, read with the default provider: ``AWS_REGION`` or ``AWS_DEFAULT_REGION``,
+and ``AWS_ENDPOINT_URL``, point it anywhere). Works with REST API (payload v1) and HTTP API
+(payload v2) proxy events.
 """
 
 import hashlib
@@ -11,7 +12,7 @@ import json
 
 import pandas as pd
 
-from interleave_sdk import interleaved, last_ranking_id, pinned
+from interleave_sdk import interleaved, last_ranking_id, pinned, prefetch, source_rankers
 from interleave_sdk.observability.processors import LambdaContextBinder, lambda_correlation
 
 #: Route -> the arm it is pinned to (None: the switches decide).
@@ -23,7 +24,7 @@ LIST_LENGTH = 8
 
 def rank_a(user_id):
     """The legacy ranker A: most popular first, the same list for everybody."""
-    return pd.DataFrame({"item_id": CATALOGUE[:LIST_LENGTH], "source_ranker": "A"})
+    return pd.DataFrame({"item_id": CATALOGUE[:LIST_LENGTH]})
 
 
 def rank_b(user_id):
@@ -31,15 +32,17 @@ def rank_b(user_id):
     def affinity(item):
         return hashlib.sha256(f"{user_id}:{item}".encode()).digest()
 
-    ids = sorted(CATALOGUE, key=affinity)[:LIST_LENGTH]
-    # Each ranker names itself, so a one-ranker answer says who served it; interleaved answers
-    # get the column from the SDK (the credited ranker of each row).
-    return pd.DataFrame({"item_id": ids, "source_ranker": "B"})
+    return pd.DataFrame({"item_id": sorted(CATALOGUE, key=affinity)[:LIST_LENGTH]})
 
 
 @interleaved(rankers={"B": rank_b}, experiment="reco", processors=[lambda_correlation])
 def recommend(user_id):
     return rank_a(user_id)
+
+
+# Read the switches now, in the Lambda init phase, so the first request finds them cached instead of
+# spending its budget on a cold SSM client. A failed read is logged and never raises.
+prefetch(recommend)
 
 
 bind_lambda_context = LambdaContextBinder()
@@ -59,9 +62,14 @@ def handler(event, context):
     else:
         with pinned(pin):
             items = recommend(user_id)
+    # Which ranker supplied each row, whether the list was interleaved or served by one ranker.
+    sources = source_rankers(items)
     body = {
         "ranking_id": last_ranking_id(),  # the client sends it back with clicks
-        "items": items[["item_id", "source_ranker"]].to_dict("records"),
+        "items": [
+            {"item_id": item_id, "source_ranker": source}
+            for item_id, source in zip(items["item_id"], sources, strict=True)
+        ],
     }
     return respond(200, body)
 

@@ -47,6 +47,7 @@ class MonitorSettings:
     namespace: str = NAMESPACE
     baseline: str = "A"
     feedback_format: str = "json"
+    window_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
@@ -74,6 +75,7 @@ class MonitorSettings:
             namespace=env.get("METRIC_NAMESPACE") or NAMESPACE,
             baseline=env.get("BASELINE_ARM") or "A",
             feedback_format=env.get("FEEDBACK_FORMAT") or "json",
+            window_hours=float(env.get("WINDOW_HOURS") or 24),
         )
 
 
@@ -154,8 +156,16 @@ def run_monitor(
     )
     # Athena reads the feedback files where they lie: this function never downloads them.
     feedback = FeedbackInPlace(location=settings.feedback, format=settings.feedback_format)
+    # The sequential test scores the impressions whose attribution window closed by now.
     result = analyze(
-        None, feedback, engine=engine, experiment=settings.experiment, since=since, until=until
+        None,
+        feedback,
+        engine=engine,
+        experiment=settings.experiment,
+        since=since,
+        until=until,
+        window_hours=settings.window_hours,
+        as_of=moment,
     )
     summary = result.as_dict()
     data = metric_data(summary, settings.experiment, until, settings.baseline)

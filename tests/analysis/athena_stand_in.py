@@ -179,7 +179,7 @@ class DuckDBAthena:
         columns = (
             "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR',"
             " 'user_id': 'VARCHAR', 'ts': 'VARCHAR', 'served': 'VARCHAR', 'method': 'VARCHAR',"
-            " 'k': 'VARCHAR',"
+            " 'k': 'VARCHAR', 'schema_version': 'VARCHAR',"
             f" 'items': '{item}'}}"
         )
         # The Athena table (dt: the day the line was written, as Firehose would file it) ...

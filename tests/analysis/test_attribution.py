@@ -96,6 +96,15 @@ def test_events_before_their_exposure_are_dropped_and_counted(run):
     assert not result.outcomes["clicked"].any()
 
 
+def test_events_joined_by_id_after_the_window_are_dropped_and_counted(run):
+    """The window bounds id-joined events too: a click a second past it earns no credit."""
+    feedback = events(event("u1", "a", 3600, rid="r1"), event("u1", "b", 3601, rid="r1"))
+    result = run([rec("r1", "u1", 0, ITEMS)], feedback, window_hours=1.0)
+    assert result.data_quality["after_window"] == 1
+    assert result.matching == {"by_ranking_id": 1, "by_window": 0, "unmatched": 1}
+    assert list(result.outcomes["outcome"]) == [ITEMS[0][1]]
+
+
 def test_duplicate_events_collapse_and_are_counted(run):
     """Three deliveries of one click are one event and two duplicates."""
     fb = events(*[event("u1", "b", 5, rid="r1")] * 3)

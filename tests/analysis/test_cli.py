@@ -76,8 +76,10 @@ def test_table_is_the_report_table(inputs, capsys):
     log, fb = inputs
     assert main(["analyze", "--exposures", log, "--feedback", fb]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("Interleaving verdict (unit: user")
-    rows = {line.split("  ")[1].strip(): line for line in lines[1:] if line.startswith("  ")}
+    assert lines[0] == "Health"  # the health checks come first
+    start = lines.index("") + 1
+    assert lines[start].startswith("Interleaving verdict (unit: user")
+    rows = {line.split("  ")[1].strip(): line for line in lines[start:] if line.startswith("  ")}
     assert rows["winner"].split()[-1] == "A"
     assert "+0.2571" in rows["ΔAB"] and "CI" in rows["ΔAB"]
     assert rows["wins A / B / ties (users)"].endswith("24 / 6 / 5")
@@ -102,7 +104,7 @@ def test_report_directory_gets_markdown_and_plots(inputs, tmp_path, capsys):
     for name in PLOT_FILES.values():
         assert (out / name).read_bytes().startswith(b"\x89PNG"), name
         assert f"]({name})" in markdown
-    assert capsys.readouterr().out.startswith("Interleaving verdict")
+    assert "\nInterleaving verdict" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -276,7 +278,12 @@ def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_p
     got = json.loads(capsys.readouterr().out)
     assert main(["analyze", "--feedback", str(tmp_path / "fb.csv"), *common, "--exposures", pattern]) == 0
     expected = json.loads(capsys.readouterr().out)
-    verdict = [k for k in expected if k not in ("data_quality", "parameters")]
+    verdict = [k for k in expected if k not in ("data_quality", "parameters", "health")]
+    # Fallbacks and short arms are tallied from log files; a table is not scanned for them.
+    scanned = ("fallback_share", "exhausted_share")
+    assert [c for c in got["health"] if c["name"] not in scanned] == [
+        c for c in expected["health"] if c["name"] not in scanned
+    ]
     assert {k: got[k] for k in verdict} == {k: expected[k] for k in verdict}
     assert got["parameters"]["engine"] == "athena" and got["impressions_total"] > 50
 
@@ -291,7 +298,42 @@ def test_alpha_reaches_both_verdicts_and_the_table_shows_the_sequential_decision
     assert payload["sequential"]["decision"] in ("A", "B", "continue")
     assert main([*argv, "--alpha", "0.01"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "α = 0.01" in lines[0]
+    assert "α = 0.01" in lines[lines.index("") + 1]
     decision = next(line for line in lines if "sequential decision" in line).split()
     expected = payload["sequential"]["decision"]
     assert decision[2] == expected and (expected == "continue" or decision[3] == "wins")
+
+
+def test_format_text_prints_the_table(inputs, capsys):
+    """``--format text`` prints the verdict table, the same as the default."""
+    log, fb = inputs
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10"]) == 0
+    default = capsys.readouterr().out
+    assert main(["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format", "text"]) == 0
+    assert capsys.readouterr().out == default and "winner" in default.lower()
+
+
+def test_format_table_is_a_deprecated_alias_of_text(inputs, capsys):
+    """The old ``--format table`` prints the same table plus one deprecation note on stderr."""
+    log, fb = inputs
+    argv = ["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format"]
+    assert main([*argv, "text"]) == 0
+    text = capsys.readouterr().out
+    assert main([*argv, "table"]) == 0
+    out, err = capsys.readouterr()
+    assert out == text
+    assert err.strip() == (
+        "interleave-sdk analyze: note: --format table is now --format text; the old name will be removed"
+    )
+
+
+def test_report_prints_where_it_wrote(inputs, tmp_path, capsys):
+    """``--report DIR`` says on stderr where report.md is; stdout stays the JSON alone."""
+    log, fb = inputs
+    out = tmp_path / "rep"
+    argv = ["analyze", "--exposures", log, "--feedback", fb, "--n-boot", "10", "--format", "json"]
+    assert main([*argv, "--report", str(out)]) == 0
+    stdout, stderr = capsys.readouterr()
+    json.loads(stdout)
+    assert stderr.strip() == f"interleave-sdk analyze: wrote the report to {out / REPORT_FILE}"
+    assert (out / REPORT_FILE).is_file()

@@ -74,6 +74,7 @@ def run(world: dict[str, Any], experiment: str) -> dict[str, Any]:
             "ATHENA_OUTPUT": OUTPUT,
             "FEEDBACK_LOCATION": f"s3://{BUCKET}/feedback/",
             "FEEDBACK_FORMAT": "csv",
+            "WINDOW_HOURS": "1",  # clicks come within seconds: every window closed by NOW
         }
     )
     clock = FakeClock()

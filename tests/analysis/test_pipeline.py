@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from interleave_sdk.analysis import analyze
 from interleave_sdk.analysis.stats import Verdict, compute_verdict
 from interleave_sdk.analysis.testing import write_json_lines
@@ -40,14 +42,17 @@ def test_result_carries_clicks_by_position(tmp_path):
 
 
 def test_result_carries_the_sequential_verdict_in_json(tmp_path):
-    """as_dict()['sequential'] is compute_sequential on the outcomes: exactly its five fields."""
+    """as_dict()['sequential'] is compute_sequential on the outcomes whose window has closed by
+    the latest feedback: exactly its five fields."""
     from interleave_sdk.analysis.stats import compute_sequential
 
     log, feedback = _inputs(tmp_path)
-    result = analyze(log, feedback, n_boot=20)
+    result = analyze(log, feedback, n_boot=20, window_hours=0.001)
     payload = result.as_dict()["sequential"]
     assert set(payload) == {"decision", "p_value", "ci_low", "ci_high", "stopped_at"}
-    assert payload == compute_sequential(result.outcomes).as_dict()
+    closed_by = pd.to_datetime(feedback["ts"], utc=True).max() - pd.Timedelta(hours=0.001)
+    assert payload == compute_sequential(result.outcomes, closed_by=closed_by).as_dict()
+    assert result.sequential.units > 0
 
 
 def test_alpha_reaches_both_verdicts(tmp_path):

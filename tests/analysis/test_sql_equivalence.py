@@ -54,6 +54,7 @@ def test_generated_fixture_exercises_every_path(generated):
     for key in (
         "duplicate_events",
         "before_exposure",
+        "after_window",
         "unknown_ranking_id",
         "ignored_kind",
         "no_exposure_in_window",

@@ -26,6 +26,7 @@ TABLES = {
     "window_seconds": 86400,
     "negative_counts": "FALSE",
     "keep": "TRUE",
+    "schema_majors": "'1'",
 }
 
 
@@ -72,7 +73,7 @@ def test_athena_ddl_parses_and_embeds_the_steps():
     assert "'ignore.malformed.json'" in ddl[0]
     assert "${dt}" in ddl[0]  # Athena's projection template survives our placeholder filling
     for view, step, source in [
-        (rankings_view, "rankings", {"ranking_log": "db.log_log", "keep": "TRUE"}),
+        (rankings_view, "rankings", {"ranking_log": "db.log_log", "keep": "TRUE", "schema_majors": "'1'"}),
         (items_view, "exposure_items", {"rankings": "db.log_rankings"}),
     ]:
         assert isinstance(view.expression, exp.Query)
@@ -101,7 +102,7 @@ def test_steps_run_on_duckdb_in_order():
         "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, experiment VARCHAR,"
         " user_id VARCHAR, ts VARCHAR, served VARCHAR, dt VARCHAR, item_ids VARCHAR[],"
         " positions INTEGER[], teams VARCHAR[],"
-        " ranks MAP(VARCHAR, INTEGER)[], method VARCHAR, k VARCHAR)"
+        " ranks MAP(VARCHAR, INTEGER)[], method VARCHAR, k VARCHAR, schema_version VARCHAR)"
     )
     con.execute(
         "CREATE TABLE feedback (user_id VARCHAR, item_id VARCHAR, ts TIMESTAMP, kind VARCHAR,"

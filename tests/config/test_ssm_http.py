@@ -197,3 +197,34 @@ def test_silent_endpoint_costs_two_read_timeouts_at_most(aws_env: None) -> None:
             config.get()
         elapsed = time.perf_counter() - started
     assert 2.0 <= elapsed < 3.5, f"took {elapsed:.3f} s"
+
+
+def test_region_from_aws_region_alone(
+    admin: Any, ssm_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With only AWS_REGION set (no AWS_DEFAULT_REGION, no region=), the default provider reads SSM."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    put(admin, {"mode": "B"})
+    snapshot = SSMConfig(endpoint_url=ssm_url).get()
+    assert (snapshot.settings.mode, snapshot.source) == ("B", "ssm")
+
+
+@pytest.mark.parametrize(
+    ("environ", "region", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, None, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-west-2"}, None, "us-west-2"),
+        ({"AWS_REGION": "eu-west-1"}, "ap-south-1", "ap-south-1"),
+    ],
+    ids=["aws-region", "default-region-first", "explicit-first"],
+)
+def test_region_precedence(
+    environ: dict[str, str], region: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """region= first, then AWS_DEFAULT_REGION (botocore's own), then AWS_REGION."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if "AWS_DEFAULT_REGION" not in environ:
+        monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert SSMConfig(region=region).client.meta.region_name == expected

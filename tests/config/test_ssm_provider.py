@@ -192,7 +192,7 @@ def test_client_is_created_once(monkeypatch: pytest.MonkeyPatch, clock: ManualCl
     for _ in range(3):
         config.get()
         clock.advance(100)
-    assert made == [{"region": "eu-west-1", "endpoint_url": "http://x"}]
+    assert made == [{"region": "eu-west-1", "endpoint_url": "http://x", "environ": {}}]
     assert fake.calls == 3
 
 

@@ -32,8 +32,17 @@ def load_module(path: Path) -> ModuleType:
 
 
 def load_app() -> ModuleType:
-    """samples/lambda/app.py as a new module: a cold start (empty config cache, first invocation)."""
+    """samples/lambda/app.py as a new module: a cold start (its init phase prefetches the switches
+    from wherever the environment points the default provider)."""
     return load_module(APP)
+
+
+@pytest.fixture
+def offline_app(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> ModuleType:
+    """The app loaded with SSM pointed at a closed local port: its init's prefetch fails fast
+    (logged) instead of reaching for a real AWS endpoint."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    return load_app()
 
 
 def rest_event(path: str, user_id: str | None = None, method: str = "GET") -> dict[str, Any]:
@@ -120,9 +129,16 @@ class Invoker:
     """Calls the handler like the Lambda runtime and reads back the response and the log lines."""
 
     def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.app = load_app()
+        self._app: ModuleType | None = None
         self._capsys = capsys
         self._calls = itertools.count(1)
+
+    @property
+    def app(self) -> ModuleType:
+        """The module, loaded on first use (its init reads the switches the test has written)."""
+        if self._app is None:
+            self._app = load_app()
+        return self._app
 
     def __call__(self, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(response with its body parsed, the one ranking line the call wrote)."""

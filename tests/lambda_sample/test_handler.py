@@ -151,6 +151,7 @@ def test_ssm_unreachable_serves_the_baseline_within_the_deadline(
     """A hung SSM: ranker A's list, config_error logged, within the SDK's bounded client time."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", hung_endpoint)
     invoke = Invoker(capsys)
+    assert invoke.app.handler  # the init phase: its prefetch fails (logged) and starts the backoff
     started = time.monotonic()
     response, line = invoke(make_event("/b/recommend", "u1"))
     elapsed = time.monotonic() - started

@@ -54,7 +54,10 @@ def test_fast_path_decides_as_analyze_does_at_every_look(
     full = []
     for look in looks.tolist():
         log = _truncated(run.exposures, look, tmp_path / f"look{look}.jsonl")
-        result = analyze(log, run.feedback, credit=credit, n_boot=1, series_points=0)
+        # The simulated clicks are written as their impressions are served: every window closed.
+        result = analyze(
+            log, run.feedback, credit=credit, n_boot=1, series_points=0, as_of="2100-01-01"
+        )
         full.append(result.sequential.decision)
         wins_a, wins_b = fixed_horizon_wins(users[None, :], diff[None, :], look)
         assert (int(wins_a[0]), int(wins_b[0])) == (result.verdict.wins_a, result.verdict.wins_b)

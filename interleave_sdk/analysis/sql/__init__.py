@@ -83,7 +83,15 @@ def athena_ddl(*, database: str, table: str, location: str, first_day: str) -> l
             table=table,
             location=location,
             first_day=first_day,
-            rankings_sql=render("rankings", ranking_log=f"{full}_log", keep="TRUE").strip(),
+            rankings_sql=render(
+                "rankings", ranking_log=f"{full}_log", keep="TRUE", schema_majors=_schema_majors()
+            ).strip(),
             exposure_items_sql=render("exposure_items", rankings=f"{full}_rankings").strip(),
         )
     )
+
+
+def _schema_majors() -> str:
+    from ..versions import sql_majors  # the analysis package; imported late to avoid a cycle
+
+    return sql_majors()

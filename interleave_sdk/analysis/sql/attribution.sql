@@ -2,10 +2,12 @@
 -- Inputs: {feedback} (user_id, item_id, ts UTC timestamp, kind, ranking_id), {exposure_items},
 -- {impressions}, {kinds} (a VALUES list of (kind, polarity): +1 positive, -1 negative) and
 -- {window_seconds} (whole seconds). Exact duplicate events collapse into one row (copies > 1).
--- An event with a ranking_id joins that impression only; without one, it joins the latest
--- exposure of the same (user, item) at most window_seconds before it (both ends inclusive).
+-- An event with a ranking_id joins that impression only, if it came at most window_seconds
+-- after it (later: after_window, so an impression's credit is final once its window has
+-- closed, which the sequential test relies on); without one, it joins the latest exposure of
+-- the same (user, item) at most window_seconds before it (both ends inclusive).
 -- status: ranking_id | window (matched) | unknown_ranking_id | item_not_in_ranking |
--- before_exposure | no_exposure_in_window | ignored_kind | invalid_event.
+-- before_exposure | after_window | no_exposure_in_window | ignored_kind | invalid_event.
 WITH events AS (
     SELECT
         f.user_id,
@@ -26,9 +28,13 @@ by_id AS (
             WHEN m.ranking_id IS NULL THEN 'unknown_ranking_id'
             WHEN x.ranking_id IS NULL THEN 'item_not_in_ranking'
             WHEN e.ts < x.ts THEN 'before_exposure'
+            WHEN e.ts > x.ts + INTERVAL '{window_seconds}' SECOND THEN 'after_window'
             ELSE 'ranking_id'
         END AS status,
-        CASE WHEN x.ts <= e.ts THEN x.ranking_id END AS ranking_id
+        CASE
+            WHEN x.ts <= e.ts AND e.ts <= x.ts + INTERVAL '{window_seconds}' SECOND
+                THEN x.ranking_id
+        END AS ranking_id
     FROM events AS e
     LEFT JOIN {impressions} AS m ON m.ranking_id = e.event_ranking_id
     LEFT JOIN {exposure_items} AS x

@@ -1,15 +1,19 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, experiment, user_id, ts (ISO 8601 text ending in Z),
--- served, dt (the day partition on Athena, yyyy/MM/dd), and the items as parallel arrays:
--- item_ids, positions, teams (source_ranker), ranks (per item, a map from every arm's name to the
--- item's rank in that arm's list: the arms are data, named by the line), plus method and k (text,
--- what optimized credit reads, see rank_credit.py). Each engine's reader builds this shape (engine.py
+-- served, schema_version (text), dt (the day partition on Athena, yyyy/MM/dd), and the items
+-- as parallel arrays: item_ids, positions, teams (source_ranker), ranks (per item, a map from
+-- every arm's name to the item's rank in that arm's list: the arms are data, named by the line),
+-- plus method and k (text, what optimized credit reads, see rank_credit.py). Each engine's reader
+-- builds this shape (engine.py
 -- for DuckDB, a view in athena_ddl.sql for Athena).
 -- The records analysed are those for which {keep} holds: a condition over the parsed columns
 -- (ts is a timestamp there) choosing the experiment, time range and dt partitions, TRUE for all.
 -- A record whose ts cannot be read has a NULL ts, so any time condition leaves it out. The
 -- condition sits next to the projection, so Athena pushes a dt condition down to the table scan
 -- and reads only those partitions.
+-- A record whose schema_version names a major version outside {schema_majors} (a quoted list) is
+-- 'unknown_schema': its fields may mean something else, so it is refused and counted, never read
+-- as a known version. A record without the field is read as version 1 (every SDK writes it).
 WITH parsed AS (
     SELECT
         event,
@@ -21,6 +25,7 @@ WITH parsed AS (
                 THEN TRY_CAST(replace(replace(ts, 'T', ' '), 'Z', '') AS timestamp)
         END AS ts,
         served,
+        schema_version,
         dt,
         item_ids,
         positions,
@@ -37,6 +42,8 @@ checked AS (
     SELECT
         *,
         CASE
+            WHEN schema_version IS NOT NULL
+                AND split_part(schema_version, '.', 1) NOT IN ({schema_majors}) THEN 'unknown_schema'
             WHEN event IS NOT NULL AND event <> 'ranking' THEN 'other_event'
             WHEN served IS NULL OR served <> 'interleaved' THEN 'not_interleaved'
             WHEN ranking_id IS NULL OR ranking_id = '' OR ts IS NULL OR item_ids IS NULL
@@ -65,6 +72,7 @@ SELECT
     ranks,
     method,
     k,
+    schema_version,
     CASE
         WHEN checked_status = 'ok' AND copy_number > 1 THEN 'duplicate'
         ELSE checked_status
