@@ -99,8 +99,8 @@ class AnalysisResult:
                 "alpha": self.verdict.alpha,
             }
         return {
-            "arms": list(self.arms),
             "health": [check.as_dict() for check in self.health],
+            "arms": list(self.arms),
             **top,
             **self.preference.as_dict(),
             "sequential_best_arm": self.preference.sequential_best_arm,
