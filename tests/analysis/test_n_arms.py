@@ -100,8 +100,9 @@ def test_a_three_arm_log_gives_one_answer_everywhere(tmp_path, capsys):
 
     assert main([*base, "--report", str(tmp_path / "report")]) == 0
     table = capsys.readouterr().out
-    assert table.startswith("Multileaving verdict, 3 arms")
-    assert table.splitlines()[1].split()[:4] == ["best", "arm", "C", "beats"]
+    lines = table.splitlines()
+    head = next(n for n, line in enumerate(lines) if line.startswith("Multileaving verdict, 3 arms"))
+    assert lines[head + 1].split()[:4] == ["best", "arm", "C", "beats"]  # leads, after health
     assert "winner" not in table.split("Preference matrix")[0]
     report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
     assert "Users prefer **C** to every other arm" in report
