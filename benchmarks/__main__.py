@@ -2,7 +2,8 @@
 
 Case 6 puts the SDK side by side with the floor, a hand-written version of the same steps with no
 safety (``benchmarks/floor.py``), with and without pyarrow importable; case 7 is the two-tower host
-on PostgreSQL + pgvector.
+on PostgreSQL + pgvector; case 8 ``analyze()`` on DuckDB against a one-statement DuckDB floor
+(``benchmarks/analysis_floor.py``), both on the same 1M-ranking files.
 
 Options: ``--quick`` (fewer iterations, for a smoke run), ``--cases 1,3`` (a subset), ``--out``
 (default ``bench-results/bench.json``), ``--install-mpkato`` (case 4: try installing the
@@ -38,7 +39,7 @@ TARGETS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
-    parser.add_argument("--cases", default="1,2,3,4,5,6,7", help="comma-separated case numbers")
+    parser.add_argument("--cases", default="1,2,3,4,5,6,7,8", help="comma-separated case numbers")
     parser.add_argument("--out", default="bench-results/bench.json", type=Path)
     parser.add_argument("--install-mpkato", action="store_true")
     args = parser.parse_args(argv)
@@ -70,6 +71,13 @@ def _two_tower(quick: bool) -> dict[str, Any]:
     return two_tower_bench.run(quick)  # type: ignore[no-any-return]
 
 
+def _analysis_floor(quick: bool) -> dict[str, Any]:
+    from . import analysis_floor  # writes 1.3 GB of logs: imported only when the case runs
+
+    rankings = 100_000 if quick else analysis_floor.N_RANKINGS
+    return analysis_floor.run(rankings, int(0.3 * rankings))
+
+
 #: Case number -> (report key, what it measures, runner taking (quick, args)).
 CASES: dict[int, tuple[str, str, Any]] = {
     1: ("1_interleaved_overhead", "SDK overhead, interleaved path",
@@ -81,6 +89,8 @@ CASES: dict[int, tuple[str, str, Any]] = {
     5: ("5_optimized", "optimized interleaving", lambda q, a: optimized_bench.run(q)),
     6: ("6_floor", "the SDK vs the hand-written floor", lambda q, a: floor.run(q)),
     7: ("7_two_tower", "the two-tower host on PostgreSQL + pgvector", lambda q, a: _two_tower(q)),
+    8: ("8_analysis_floor", "analyze() on DuckDB vs a one-statement floor",
+        lambda q, a: _analysis_floor(q)),
 }  # fmt: skip
 
 

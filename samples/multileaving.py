@@ -16,7 +16,7 @@ import pandas as pd
 
 from interleave_sdk import StaticConfig, interleaved, last_ranking_id
 from interleave_sdk.analysis import analyze
-from interleave_sdk.analysis.multileave import format_matrix
+from interleave_sdk.analysis.report import format_matrix
 from interleave_sdk.analysis.testing import write_json_lines
 
 

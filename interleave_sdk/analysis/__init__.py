@@ -1,6 +1,6 @@
 """From ranking logs and feedback to a verdict: attribution, credit, statistics, reports."""
 
-from .athena import AthenaEngine
+from .athena import AthenaEngine, FeedbackInPlace
 from .credit import CreditRule, available_credit_rules, get_credit_rule
 from .filters import ExposureFilter
 from .pipeline import AnalysisResult, analyze, attribute
@@ -11,6 +11,7 @@ __all__ = [
     "AthenaEngine",
     "CreditRule",
     "ExposureFilter",
+    "FeedbackInPlace",
     "PostgresFeedback",
     "analyze",
     "attribute",

@@ -1,10 +1,12 @@
 """The analysis on Athena: the same step files as DuckDB, run through boto3, the verdict computed here.
 
 Each step becomes a temporary CTAS table (Parquet under the run's own S3 prefix), so the logs are
-scanned once and only the day partitions the time range needs. The outcomes come back through
-``GetQueryResults`` and go to the same statistics code as every other engine. Feedback is the
-caller's (any source ``analyze`` reads), uploaded for the run as JSON lines. Whatever happens,
-the run's tables are dropped and its S3 prefix emptied before :meth:`AthenaEngine.run` returns.
+scanned once and only the day partitions the time range needs. Feedback is read where it lies
+(:class:`FeedbackInPlace`: a table, or an S3 prefix the run declares as an external table); the
+client never reads or uploads it. Every join and aggregate runs in Athena; what comes back is
+``UNLOAD``-ed to Parquet under the run's prefix and read with one listing and one ``GetObject``
+per file, so the API calls of a run do not grow with its rows. Whatever happens, the run's tables
+are dropped and its S3 prefix emptied before :meth:`AthenaEngine.run` returns.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 import pandas as pd
 
 from ..errors import AnalysisError, AnalysisInputError, AthenaQueryError
@@ -26,6 +27,14 @@ from .engine import StepOutput, finish, run_steps
 from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import Attribution
 from .sources import FEEDBACK_COLUMNS, PathSpec
+
+#: How an S3 prefix of feedback files is declared: JSON lines, or CSV with a header row whose
+#: columns are the contract's, in its order.
+FEEDBACK_FORMATS: dict[str, str] = {
+    "json": "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION '{location}'",
+    "csv": "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' LOCATION '{location}'"
+    " TBLPROPERTIES ('skip.header.line.count' = '1')",
+}
 
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,128}$")
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -88,6 +97,37 @@ def _convert(values: list[str | None], kind: str) -> pd.Series[Any]:
         stamps: pd.Series[Any] = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
         return stamps
     return pd.Series(values, dtype=object)
+
+
+@dataclass(frozen=True)
+class FeedbackInPlace:
+    """Feedback that Athena reads where it lies: the client reads, uploads and receives none of it.
+
+    ``table``: a table (``name`` in the engine's database, or ``database.name``) with the
+    columns ``user_id``, ``item_id``, ``ts`` (a timestamp, UTC), ``kind`` and ``ranking_id``.
+    ``location``: an S3 prefix of feedback files in ``format`` (``json`` lines or ``csv`` with a
+    header, the contract's columns in its order) that the run declares as a temporary external
+    table; their ``ts`` is ISO 8601 text (with an offset or ``Z``; none means UTC) and an empty
+    ``ranking_id`` is none. Give exactly one of the two.
+    """
+
+    table: str | None = None
+    location: str | None = None
+    format: str = "json"
+
+    def __post_init__(self) -> None:
+        if (self.table is None) == (self.location is None):
+            raise AnalysisInputError("FeedbackInPlace needs exactly one of table= and location=")
+        if self.table is not None and not all(_NAME.match(part) for part in self.table.split(".", 1)):
+            raise AnalysisInputError(
+                f"feedback table {self.table!r}: use [database.]name, letters, digits and underscores"
+            )
+        if self.location is not None:
+            split_s3(self.location)
+        if self.format not in FEEDBACK_FORMATS:
+            raise AnalysisInputError(
+                f"feedback format {self.format!r}; valid formats: {', '.join(FEEDBACK_FORMATS)}"
+            )
 
 
 @dataclass
@@ -223,6 +263,19 @@ class AthenaEngine:
         frame: pd.DataFrame = pd.DataFrame(columns)
         return frame
 
+    def read_parquet(self, bucket: str, prefix: str) -> pd.DataFrame:
+        """Every Parquet file under an S3 prefix (an UNLOAD's output), as one frame."""
+        import io
+
+        s3 = self._s3()
+        listing = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        found = _aws("ListObjectsV2", lambda: [o for page in listing for o in page.get("Contents", [])])
+        keys = sorted(str(o["Key"]) for o in found if not str(o["Key"]).endswith("/"))
+        bodies = [_aws("GetObject", s3.get_object, Bucket=bucket, Key=key)["Body"].read() for key in keys]
+        frames = [pd.read_parquet(io.BytesIO(body)) for body in bodies]
+        frame: pd.DataFrame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return frame
+
     def create_table(self, *, location: str, first_day: str) -> list[str]:
         """Run :func:`~interleave_sdk.analysis.sql.athena_ddl`'s statements in order, once per
         table: ``location`` is the Firehose prefix (``s3://.../``), ``first_day`` ``yyyy/MM/dd``.
@@ -253,7 +306,7 @@ class AthenaEngine:
     def run(
         self,
         exposures: PathSpec | None,
-        feedback: pd.DataFrame,
+        feedback: pd.DataFrame | FeedbackInPlace,
         *,
         rule: CreditRule,
         kinds: Mapping[str, int],
@@ -263,13 +316,18 @@ class AthenaEngine:
     ) -> Attribution:
         if exposures is not None:
             raise AnalysisInputError("the athena engine reads its table, not files: leave the exposures out")
+        if not isinstance(feedback, FeedbackInPlace):
+            raise AnalysisInputError(
+                "the athena engine reads feedback where it lies, never through this process: pass "
+                "FeedbackInPlace(table=...) or FeedbackInPlace(location='s3://...') as the feedback"
+            )
         bucket, key = split_s3(self.output)
         run_id = self.new_run_id()
         if not re.fullmatch(r"[a-z0-9]{1,32}", run_id):
             raise AnalysisInputError(f"run ids must be 1-32 lowercase letters or digits, got {run_id!r}")
         run = _AthenaRun(self, bucket, f"{key}interleave-{run_id}/", run_id)
         try:
-            feedback_relation = run.upload_feedback(feedback)
+            feedback_relation = run.feedback(feedback)
             output: StepOutput = run_steps(
                 run,
                 ranking_log=f"{self.database}.{self.table}_log",
@@ -302,6 +360,7 @@ class _AthenaRun:
         self.prefix = prefix
         self.tag = run_id
         self.tables: list[str] = []
+        self.fetches = 0
 
     def location(self, folder: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{folder}/"
@@ -314,30 +373,26 @@ class _AthenaRun:
         self.tables.append(full)
         return full
 
-    def upload_feedback(self, feedback: pd.DataFrame) -> str:
-        """The feedback as JSON lines under the run's prefix, and the relation that reads it."""
-        stamps = feedback["ts"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-        records = feedback[list(FEEDBACK_COLUMNS)].astype(object).assign(ts=stamps)
-        records = records.where(records.notna(), None)
-        body = b"".join(
-            orjson.dumps(dict(zip(FEEDBACK_COLUMNS, row, strict=True))) + b"\n"
-            for row in records.itertuples(index=False, name=None)
-        )
-        _aws(
-            "PutObject (feedback upload)",
-            self.engine._s3().put_object,
-            Bucket=self.bucket,
-            Key=f"{self.prefix}feedback/feedback.jsonl",
-            Body=body,
-        )
+    def feedback(self, source: FeedbackInPlace) -> str:
+        """The relation that reads the feedback in Athena, in the shape attribution.sql expects."""
+        if source.table is not None:
+            table = source.table if "." in source.table else f"{self.engine.database}.{source.table}"
+            return (
+                "(SELECT CAST(user_id AS varchar) AS user_id, CAST(item_id AS varchar) AS item_id,"
+                " CAST(ts AS timestamp) AS ts, CAST(kind AS varchar) AS kind,"
+                f" CAST(ranking_id AS varchar) AS ranking_id FROM {table})"
+            )
+        assert source.location is not None
         table = self._table("feedback")
         columns = ", ".join(f"{name} string" for name in FEEDBACK_COLUMNS)
-        self.execute(
-            f"CREATE EXTERNAL TABLE {table} ({columns})"
-            " ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'"
-            f" LOCATION '{self.location('feedback')}'"
+        declared = FEEDBACK_FORMATS[source.format].format(location=source.location)
+        self.execute(f"CREATE EXTERNAL TABLE {table} ({columns}) {declared}")
+        # A ts that does not parse reads as NULL: attribution counts the event as invalid.
+        return (
+            "(SELECT user_id, item_id,"
+            " CAST(try(from_iso8601_timestamp(ts)) AT TIME ZONE 'UTC' AS timestamp) AS ts, kind,"
+            f" nullif(ranking_id, '') AS ranking_id FROM {table})"
         )
-        return f"(SELECT user_id, item_id, CAST(ts AS timestamp) AS ts, kind, ranking_id FROM {table})"
 
     # StepStore
     def create(self, name: str, query: str) -> str:
@@ -352,7 +407,14 @@ class _AthenaRun:
         """Kept until :meth:`cleanup`: one DROP per table at the end costs no extra round trip."""
 
     def fetch(self, query: str) -> pd.DataFrame:
-        return self.engine.results(self.execute(query))
+        """``query``'s rows, UNLOAD-ed to Parquet under the run's prefix and read from there."""
+        self.fetches += 1
+        folder = f"unload/{self.fetches}"
+        self.execute(f"UNLOAD ({query}) TO '{self.location(folder)}' WITH (format = 'PARQUET')")
+        frame = self.engine.read_parquet(self.bucket, f"{self.prefix}{folder}/")
+        if len(frame.columns) == 0:  # no rows, so no file: the column names from the query itself
+            return self.engine.results(self.execute(f"SELECT * FROM ({query}) WHERE FALSE"))
+        return frame
 
     def cleanup(self, *, raise_errors: bool) -> None:
         """Drop every table this run created, then delete every object under its prefix."""

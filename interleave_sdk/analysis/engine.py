@@ -3,9 +3,10 @@
 :func:`run_steps` chains the step files over a :class:`StepStore` (where a step's table lives:
 a DuckDB table here, a temporary CTAS table on Athena, see ``athena.py``), so both engines submit
 the same text. DuckDB's own JSON reader parses each line once, into only the fields the analysis
-reads, and hands the items on as parallel arrays, the shape the step files expect. Malformed lines
-are counted by cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()`` and
-``regexp_like()`` are filled by macros.
+reads, and hands the items on as parallel arrays, the shape the step files expect (each item's ranks
+as a map from arm name to rank: the arms are data, never column names). Malformed lines are counted
+by cheap extra passes (see :func:`physical_lines`). Trino's ``sequence()``, ``regexp_like()`` and
+``array_remove()`` are filled by macros.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .sources import PathSpec, expand_paths
 #: Each log line's fields as DuckDB should type them; the reader skips every other field.
 _ITEM_TYPE = (
     "STRUCT(item_id VARCHAR, position INTEGER, source_ranker VARCHAR,"
-    ' ranks STRUCT("A" INTEGER, "B" INTEGER))[]'
+    " ranks MAP(VARCHAR, INTEGER))[]"
 )
 _LOG_COLUMNS = (
     "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR', 'user_id': 'VARCHAR',"
@@ -55,6 +56,8 @@ _CHUNK = 1 << 24
 _COMPAT_MACROS = (
     "CREATE MACRO sequence(a, b) AS generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT))",
     "CREATE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)",
+    # Trino's array_remove keeps NULL elements (NULL never equals the element); so does this.
+    "CREATE MACRO array_remove(l, e) AS list_filter(l, lambda v: v IS DISTINCT FROM e)",
 )
 
 
@@ -111,6 +114,18 @@ class StepOutput:
     status: dict[str, int]
     impressions: int
     versions: dict[str, dict[str, int]]
+
+
+#: credit.sql's ``{rank_delta}``: arm ``t.arm``'s credit against the other arm of a two-arm
+#: impression (its arms are sorted, so the other is the one of the two that is not ``t.arm``).
+RANK_DELTA = sql_delta(
+    method="c.method",
+    rank_a="c.ranks[t.arm]",
+    rank_b="c.ranks[CASE WHEN c.arms[1] = t.arm THEN c.arms[2] ELSE c.arms[1] END]",
+    k="c.k",
+    position="c.position",
+    contest="c.contest_depth",
+)
 
 
 def _restricted(relation: str, condition: str | None) -> str:
@@ -175,14 +190,7 @@ def run_steps(
             exposure_items=items,
             attributed=attributed,
             eligible=rule.sql_eligible,
-            rank_delta=sql_delta(
-                method="m.method",
-                rank_a="x.rank_a",
-                rank_b="x.rank_b",
-                k="m.k",
-                position="x.position",
-                contest="m.contest_depth",
-            ),
+            rank_delta=RANK_DELTA,
             negative_counts="TRUE" if negative_counts else "FALSE",
         )
     )
@@ -322,8 +330,7 @@ class DuckDBEngine:
             " list_transform(items, lambda i: i.item_id) AS item_ids,"
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"
-            " list_transform(items, lambda i: i.ranks.A) AS ranks_a,"
-            " list_transform(items, lambda i: i.ranks.B) AS ranks_b, method, k, contest_depth"
+            " list_transform(items, lambda i: i.ranks) AS ranks, method, k"
             f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
         all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)

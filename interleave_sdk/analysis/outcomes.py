@@ -11,11 +11,14 @@ from typing import Any
 
 import pandas as pd
 
-#: Contract 3: one row per interleaved impression, in this column order.
+#: Contract 3: one row per interleaved impression and pair of the arms it showed (arm_a < arm_b
+#: by name; credit_a, outcome "A" and first_team "A" are arm_a's), in this column order.
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "ranking_id",
     "user_id",
     "ts",
+    "arm_a",
+    "arm_b",
     "credit_a",
     "credit_b",
     "outcome",
@@ -89,12 +92,14 @@ def _utc(series: pd.Series[Any]) -> pd.Series[Any]:
 
 
 def finish_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Contract-3 columns and dtypes, sorted by time then ranking id, with a fresh index."""
+    """Contract-3 columns and dtypes, sorted by time, ranking id and pair, with a fresh index."""
     out = pd.DataFrame(
         {
             "ranking_id": _text(frame["ranking_id"]),
             "user_id": _text(frame["user_id"]),
             "ts": _utc(frame["ts"]),
+            "arm_a": _text(frame["arm_a"]),
+            "arm_b": _text(frame["arm_b"]),
             "credit_a": frame["credit_a"].astype(float),
             "credit_b": frame["credit_b"].astype(float),
             "outcome": _text(frame["outcome"]),
@@ -104,7 +109,8 @@ def finish_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
             "contested_slots": frame["contested_slots"].astype("int64"),
         }
     )
-    ordered: pd.DataFrame = out.sort_values(["ts", "ranking_id"], kind="stable")
+    keys = ["ts", "ranking_id", "arm_a", "arm_b"]
+    ordered: pd.DataFrame = out.sort_values(keys, kind="stable")
     result: pd.DataFrame = ordered.reset_index(drop=True)
     return result
 

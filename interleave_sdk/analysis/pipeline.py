@@ -17,22 +17,17 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from . import health, log_facts, multileave
+from . import health, log_facts
+from .athena import FeedbackInPlace
 from .credit import CreditRule, get_credit_rule
 from .filters import ExposureFilter
 from .health import Check
 from .holdout import HoldoutEffect, holdout_section
-from .multileave import Preference
 from .outcomes import CLICK_COLUMNS, EVENT_COLUMNS, Attribution
+from .preference import PairAnalysis, Preference, analyse_pairs, headline
 from .sequential import SequentialVerdict
 from .sources import FeedbackInput, PathSpec, expand_paths, load_feedback
-from .stats import (
-    Verdict,
-    click_share_by_position,
-    compute_sequential,
-    compute_verdict,
-    cumulative_series,
-)
+from .stats import Verdict, click_share_by_position
 
 ENGINES: tuple[str, ...] = ("duckdb", "pandas")
 
@@ -46,7 +41,7 @@ class AttributionEngine(Protocol):
     def run(
         self,
         exposures: PathSpec | None,
-        feedback: pd.DataFrame,
+        feedback: pd.DataFrame | FeedbackInPlace,
         *,
         rule: CreditRule,
         kinds: Mapping[str, int],
@@ -59,14 +54,16 @@ UNITS: tuple[str, ...] = ("user", "impression")
 
 @dataclass
 class AnalysisResult:
-    """Every number about the experiment: both verdicts, the series and shares the report draws.
+    """Every number about the experiment: the verdicts, the series and shares the report draws.
 
-    ``verdict`` is the fixed-horizon verdict (read once, at the planned size); ``sequential`` the
-    anytime-valid one (read at any time). ``series`` holds both as impressions accumulate
-    (``stats.cumulative_series``); ``click_shares`` where positive feedback landed, per position
-    and team (``stats.click_share_by_position`` of ``clicks_by_position``). ``experiment`` and
-    ``arms`` what was compared (the log's experiment field; A the baseline, B the challenger).
-    The report only renders these.
+    ``arms`` are the arms compared (sorted names; two or more). ``pairs`` holds each pair's
+    two-arm statistics (``preference.PairAnalysis``) and ``preference`` the matrix of them with
+    ``best_arm``. ``verdict`` (fixed horizon: read once, at the planned size), ``sequential``
+    (anytime-valid: read at any time) and ``series`` (both as impressions accumulate) are the
+    headline: with two arms their one pair; with more, the two leading arms, with ``winner`` and
+    the sequential decision naming the N-arm answer (``best_arm``), never another arm.
+    ``click_shares``: where positive feedback landed, per position and team. ``experiment``: the
+    log's experiment field. The report only renders these.
     """
 
     verdict: Verdict
@@ -78,12 +75,12 @@ class AnalysisResult:
     sequential: SequentialVerdict
     series: pd.DataFrame = field(repr=False)
     click_shares: pd.DataFrame = field(repr=False)
+    preference: Preference
+    pairs: dict[tuple[str, str], PairAnalysis] = field(repr=False)
     experiment: str | None = None
-    arms: tuple[str, str] = ("A", "B")
+    arms: tuple[str, ...] = ("A", "B")
     time_span: tuple[pd.Timestamp, pd.Timestamp] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
-    #: Every pair of arms; two arms give the verdict's one pair (see ``multileave``).
-    preference: Preference | None = None
     #: Interleaved against measurement-holdout users (``holdout.py``); None without holdout lines.
     holdout: HoldoutEffect | None = None
     #: Interleaving records by log schema version, read and refused (``versions.tally``).
@@ -92,13 +89,25 @@ class AnalysisResult:
     health: list[Check] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the verdict's keys at the top level, the preference matrix and best arm,
-        the sequential verdict, counts."""
-        preference = self.preference or multileave.from_verdict(self.verdict)
+        """JSON-ready. Always: ``arms``, ``winner``, ``best_arm``, the preference matrix, every
+        pair's verdict (``pairs``), the sequential verdict, counts and parameters. With two arms
+        the verdict's keys sit at the top level too (the one pair); with more, only ``winner``,
+        ``unit`` and ``alpha`` do, since a two-arm statistic there would describe one pair only."""
+        if len(self.arms) == 2:
+            top: dict[str, Any] = self.verdict.as_dict()
+        else:
+            top = {
+                "winner": self.verdict.winner,
+                "unit": self.verdict.unit,
+                "alpha": self.verdict.alpha,
+            }
         return {
             "health": [check.as_dict() for check in self.health],
-            **self.verdict.as_dict(),
-            **preference.as_dict(),
+            "arms": list(self.arms),
+            **top,
+            **self.preference.as_dict(),
+            "sequential_best_arm": self.preference.sequential_best_arm,
+            "pairs": [pair.as_dict() for pair in self.pairs.values()],
             "sequential": self.sequential.as_dict(),
             "schema_versions": {key: dict(value) for key, value in self.schema_versions.items()},
             "matching": dict(self.matching),
@@ -155,7 +164,7 @@ def engine_name(engine: str | AttributionEngine) -> str:
 
 def attribute(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     credit: str = "competitive",
     positive: Sequence[str] = ("click", "like"),
@@ -179,7 +188,7 @@ def attribute(
     ``user_id_salt``: the salt the logs' user ids were hashed with (the ``hash_user_ids``
     processor); feedback ids are hashed the same way before the join.
     """
-    result, quality, _, _ = _attribute(
+    result, quality, _ = _attribute(
         exposures,
         feedback,
         credit=credit,
@@ -199,7 +208,7 @@ def attribute(
 
 def _attribute(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     credit: str,
     positive: Sequence[str],
@@ -212,13 +221,9 @@ def _attribute(
     until: datetime | str | None,
     columns: Mapping[str, str] | None,
     user_id_salt: str | bytes | None,
-) -> tuple[Attribution, dict[str, int], multileave.ArmCredits | None, pd.DataFrame]:
-    """``attribute``, plus every arm's credit when the log multileaves, and the feedback as read.
-
-    The two-arm engines set aside lines whose items name arms other than A and B (counted as
-    invalid items); only when there are such lines does the multileaving pass read the log files
-    again, and its matrix then covers every arm (three or more, or two named otherwise).
-    """
+) -> tuple[Attribution, dict[str, int], pd.DataFrame | None]:
+    """``attribute`` itself: the chosen engine's one pass over the logs, for any number of arms;
+    also the feedback as read here (None for feedback read in place), for the holdout section."""
     rule = get_credit_rule(credit)
     key = _salt_key(user_id_salt)
     kinds = polarity_map(positive, negative)
@@ -242,42 +247,39 @@ def _attribute(
         runner = DuckDBEngine().run
     else:
         from .reference import run as runner
-    loaded = load_feedback(feedback, columns=columns)
-    feedback_frame = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
+    if isinstance(feedback, FeedbackInPlace):
+        # Read where it lies by the engine: nothing to load, map or hash in this process.
+        if isinstance(engine, str):
+            raise AnalysisInputError("feedback in place is read by an AthenaEngine: pass one as engine")
+        if columns or key is not None:
+            raise AnalysisInputError(
+                "columns= and user_id_salt= apply to feedback read here; for feedback in place, "
+                "name the columns and hash the ids in a view the table= argument names"
+            )
+        feedback_input: pd.DataFrame | FeedbackInPlace = feedback
+        feedback_quality: dict[str, int] = {}
+    else:
+        loaded = load_feedback(feedback, columns=columns)
+        feedback_input = loaded.frame if key is None else hashed_user_ids(loaded.frame, key)
+        feedback_quality = loaded.quality
     result = runner(
         exposures,
-        feedback_frame,
+        feedback_input,
         rule=rule,
         kinds=kinds,
         negative_counts=negative_counts,
         window_seconds=seconds,
         filters=filters,
     )
-    credited = None
-    if result.data_quality.get("invalid_items", 0) > 0 and exposures is not None:
-        credited = multileave.arm_credits(
-            exposures,
-            feedback_frame,
-            rule=rule,
-            kinds=kinds,
-            negative_counts=negative_counts,
-            window_seconds=seconds,
-            engine="duckdb" if engine == "duckdb" else "pandas",
-            filters=filters,
-        )
-        imps = credited.impressions
-        if imps["two_arm"].all():  # nothing beyond A and B: the rejected lines were broken
-            credited = None
-        else:
-            # Lines the two-arm engine rejected only for naming other arms are not broken.
-            result.data_quality["invalid_items"] -= int((~imps["two_arm"]).sum())
-            result.data_quality["multileaved_rankings"] = int((imps["arms"] > 2).sum())
-    return result, loaded.quality, credited, feedback_frame
+    multileaved = result.outcomes.groupby("ranking_id").size() if "arm_a" in result.outcomes else None
+    if multileaved is not None and bool((multileaved > 1).any()):
+        result.data_quality["multileaved_rankings"] = int((multileaved > 1).sum())
+    return result, feedback_quality, None if isinstance(feedback_input, FeedbackInPlace) else feedback_input
 
 
 def analyze(
     exposures: PathSpec | None,
-    feedback: FeedbackInput,
+    feedback: FeedbackInput | FeedbackInPlace,
     *,
     unit: str = "user",
     credit: str = "competitive",
@@ -322,7 +324,7 @@ def analyze(
         raise AnalysisInputError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     if isinstance(series_points, bool) or not isinstance(series_points, int) or series_points < 0:
         raise AnalysisInputError(f"series_points must be an integer >= 0, got {series_points!r}")
-    attributed, feedback_quality, credited, feedback_frame = _attribute(
+    attributed, feedback_quality, feedback_frame = _attribute(
         exposures,
         feedback,
         credit=credit,
@@ -358,15 +360,10 @@ def analyze(
     result.health = health.evaluate(
         result.verdict, result.events, result.data_quality, result.schema_versions, facts
     )
-    if credited is not None:
-        result.preference = multileave.preference(credited, unit=unit, alpha=alpha)
-    result.holdout = holdout_section(
-        exposures,
-        feedback_frame,
-        positive=positive,
-        alpha=alpha,
-        filters=ExposureFilter.build(experiment, since, until),
-    )
+    if feedback_frame is not None:
+        result.holdout = holdout_section(
+            exposures, feedback_frame, positive=positive, alpha=alpha, filters=filters
+        )
     report("statistics")
     result.parameters.update(
         {
@@ -405,35 +402,38 @@ def summarize(
     experiment: str | None = None,
     closed_by: pd.Timestamp | None = None,
 ) -> AnalysisResult:
-    """Every statistic of an outcomes table (contract 3) into an :class:`AnalysisResult`.
+    """Every statistic of an outcomes table (contract 3: a row per impression and pair of arms)
+    into an :class:`AnalysisResult`.
 
     What :func:`analyze` does after attribution; also the way to a report from outcomes computed
     elsewhere. Counts and tables not given are empty. ``closed_by``: the sequential test scores
     only impressions shown at or before it (see ``stats.compute_sequential``; None: all).
     """
     clicks = clicks_by_position if clicks_by_position is not None else _empty(CLICK_COLUMNS)
-    verdict = compute_verdict(outcomes, unit=unit, n_boot=n_boot, seed=seed, alpha=alpha)
-    sequential = compute_sequential(outcomes, unit=unit, alpha=alpha, closed_by=closed_by)
-    series = cumulative_series(
-        outcomes if series_points else outcomes.iloc[:0],
-        points=max(series_points, 1),
+    pairs, preference = analyse_pairs(
+        outcomes,
         unit=unit,
         n_boot=n_boot,
         seed=seed,
         alpha=alpha,
+        series_points=series_points,
         closed_by=closed_by,
     )
+    head = headline(pairs, preference)
     return AnalysisResult(
-        verdict=verdict,
+        verdict=head.verdict,
         outcomes=outcomes,
         matching=dict(matching or {}),
         data_quality=dict(data_quality or {}),
         events=events if events is not None else _empty(EVENT_COLUMNS),
         clicks_by_position=clicks,
-        sequential=sequential,
-        series=series,
+        sequential=head.sequential,
+        series=head.series,
         click_shares=click_share_by_position(clicks),
+        preference=preference,
+        pairs=pairs,
         experiment=experiment,
+        arms=preference.arms,
         time_span=time_span(outcomes),
     )
 

@@ -6,6 +6,7 @@ runs as ``engine="pandas"`` where DuckDB is unavailable. Each function mirrors o
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from .credit import CreditRule
 from .filters import ALL_EXPOSURES, ExposureFilter
 from .outcomes import (
     MATCHED,
+    OUTCOME_COLUMNS,
     RANKING_STATUS_KEYS,
     Attribution,
     count_event_quality,
@@ -62,21 +64,25 @@ def _timestamp(value: Any) -> pd.Timestamp | None:
     return parsed
 
 
+def _ranks(value: Any) -> dict[str, int | None] | None:
+    """An item's ranks as the readers type them: a map of arm name -> rank (None if not an int)."""
+    if not isinstance(value, dict):
+        return None
+    return {str(arm): _int(rank) for arm, rank in value.items()}
+
+
 def _items(value: Any) -> list[dict[str, Any]] | None:
     if not isinstance(value, list):
         return None
     items = []
     for item in value:
         item = item if isinstance(item, dict) else {}
-        ranks = item.get("ranks")
-        ranks = ranks if isinstance(ranks, dict) else {}
         items.append(
             {
                 "item_id": _text(item.get("item_id")),
                 "position": _int(item.get("position")),
                 "team": _text(item.get("source_ranker")),
-                "rank_a": _int(ranks.get("A")),
-                "rank_b": _int(ranks.get("B")),
+                "ranks": _ranks(item.get("ranks")),
             }
         )
     return items
@@ -138,6 +144,22 @@ def rankings(log: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _arms(items: list[dict[str, Any]]) -> tuple[str, ...] | None:
+    """exposure_items.sql's rule: the first item's rank keys, sorted, shared by every item, at
+    least two, each item drafted by one of them, with an id, at its position; else None."""
+    first = items[0]["ranks"]
+    arms = tuple(sorted(first)) if first is not None else ()
+    valid = len(arms) >= 2 and all(
+        item["item_id"] is not None
+        and item["position"] == idx
+        and item["team"] in arms
+        and item["ranks"] is not None
+        and tuple(sorted(item["ranks"])) == arms
+        for idx, item in enumerate(items, start=1)
+    )
+    return arms if valid else None
+
+
 def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
     """exposure_items.sql: one row per shown item of the valid rankings, whole rankings only."""
     rows: list[dict[str, Any]] = []
@@ -145,42 +167,35 @@ def exposure_items(ranked: pd.DataFrame) -> pd.DataFrame:
     for ranking_id, user_id, ts, items, method, k, contest in ranked.loc[
         ranked["status"] == "ok", columns
     ].itertuples(index=False):
-        valid = all(
-            item["item_id"] is not None and item["position"] == idx and item["team"] in ("A", "B")
-            for idx, item in enumerate(items, start=1)
-        )
-        if valid:
+        arms = _arms(items)
+        if arms is not None:
             head = {"ranking_id": ranking_id, "user_id": user_id, "ts": ts}
-            tail = {"method": method, "k": k, "contest_depth": contest}
+            tail = {"arms": arms, "method": method, "k": k, "contest_depth": contest}
             rows.extend({**head, **item, **tail} for item in items)
-    columns = [
-        "ranking_id",
-        "user_id",
-        "ts",
-        "item_id",
-        "position",
-        "team",
-        "rank_a",
-        "rank_b",
-        "method",
-        "k",
-        "contest_depth",
-    ]
-    frame: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+    columns = ["ranking_id", "user_id", "ts", "item_id", "position", "team", "ranks", "arms"]
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=[*columns, "method", "k", "contest_depth"])
     # Log times are UTC by contract; the SQL side keeps them as naive UTC timestamps.
     frame["ts"] = pd.to_datetime(frame["ts"]).dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     return frame
 
 
 def impressions(items: pd.DataFrame) -> pd.DataFrame:
-    """impressions.sql: first team, slots and common-prefix length per impression."""
-    shared = (items["rank_a"] == items["position"]) & (items["rank_b"] == items["position"])
-    first_split = items["position"].where(~shared.fillna(False).astype(bool))
+    """impressions.sql: arms, first team, slots and common-prefix length per impression."""
+    shared = pd.Series(
+        [
+            all(rank == position for rank in ranks.values())
+            for ranks, position in zip(items["ranks"], items["position"], strict=True)
+        ],
+        index=items.index,
+        dtype=bool,
+    )
+    first_split = items["position"].where(~shared)
     work = items.assign(first_split=first_split)
     grouped = work.groupby("ranking_id", sort=False)
     out = grouped.agg(
         user_id=("user_id", "first"),
         ts=("ts", "max"),
+        arms=("arms", "first"),
         slots=("position", "size"),
         first_split=("first_split", "min"),
         method=("method", "max"),
@@ -200,18 +215,20 @@ def impressions(items: pd.DataFrame) -> pd.DataFrame:
 
 
 def _derived_contest(items: pd.DataFrame) -> int:
-    """impressions.sql's contest for a line that did not log one: a Team Draft pick by the team
-    that already had more picks shows the other had run out; the contest is then the complete
-    rounds (twice the smaller team's picks), else the whole list."""
-    teams = items.sort_values("position")["team"].tolist()
+    """impressions.sql's contest for a line that did not log one: with n arms, a Team Draft pick
+    by a team that already had more than (position - 1) / n picks shows another had run out; the
+    contest is then the complete rounds (n times the fewest picks of any arm), else the whole list."""
+    ordered = items.sort_values("position")
+    teams = ordered["team"].tolist()
     if items["method"].max() != "team_draft_v1":
         return len(teams)
-    picks = {"A": 0, "B": 0}
+    arms = list(ordered["arms"].iloc[0])
+    picks = dict.fromkeys(arms, 0)
     short = False
-    for team in teams:
-        short = short or picks[team] > sum(picks.values()) - picks[team]
+    for position, team in enumerate(teams, start=1):
+        short = short or len(arms) * picks[team] > position - 1
         picks[team] += 1
-    return 2 * min(picks.values()) if short else len(teams)
+    return len(arms) * min(picks.values()) if short else len(teams)
 
 
 def attribution(
@@ -274,6 +291,11 @@ def _with_item_facts(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     return finish_events(merged)
 
 
+def _rank(ranks: dict[str, int | None], arm: str) -> float:
+    rank = ranks.get(arm)
+    return np.nan if rank is None else float(rank)
+
+
 def credit(
     imps: pd.DataFrame,
     items: pd.DataFrame,
@@ -281,42 +303,67 @@ def credit(
     rule: CreditRule,
     negative_counts: bool,
 ) -> pd.DataFrame:
-    """credit.sql: per-impression credit under ``rule``; every impression kept (contract 3)."""
+    """credit.sql: credit per impression and pair of its arms under ``rule`` (contract 3)."""
     matched = events[events["status"].isin(MATCHED)]
     counted = matched[(matched["polarity"] > 0) | negative_counts]
     counted = counted[["ranking_id", "item_id", "polarity"]].drop_duplicates()
-    scored = counted.merge(items.drop(columns=["method", "k", "contest_depth"]), on=["ranking_id", "item_id"])
-    scored = scored.merge(imps[["ranking_id", "prefix_len", "contest_depth", "method", "k"]], on="ranking_id")
-    polarity = scored["polarity"].astype("float64")
-    eligible = rule.eligible(scored).fillna(False).astype(bool)
-    points = polarity.where(eligible, 0.0)
+    scored = counted.merge(
+        items.drop(columns=["method", "k", "arms", "contest_depth"]), on=["ranking_id", "item_id"]
+    )
+    scored = scored.merge(
+        imps[["ranking_id", "prefix_len", "contest_depth", "method", "k", "arms"]], on="ranking_id"
+    )
+    scored["eligible"] = rule.eligible(scored).fillna(False).astype(bool)
+    # Every arm of the clicked item's impression: the drafting arm earns under the rule; on a
+    # two-arm list credited by rank, each arm its side of the rank difference (0 past the contest).
+    per_arm = scored.explode("arms").rename(columns={"arms": "arm"}).reset_index(drop=True)
+    arms_of = dict(zip(imps["ranking_id"], imps["arms"], strict=True))
+    two = np.array([len(arms_of[r]) == 2 for r in per_arm["ranking_id"]], dtype=bool)
+    other = [
+        next((a for a in arms_of[r] if a != arm), arm)
+        for r, arm in zip(per_arm["ranking_id"], per_arm["arm"], strict=True)
+    ]
     by_rank = rank_credit.delta(
-        scored["method"].to_numpy(dtype=object),
-        pd.to_numeric(scored["rank_a"]).to_numpy(dtype=np.float64, na_value=np.nan),
-        pd.to_numeric(scored["rank_b"]).to_numpy(dtype=np.float64, na_value=np.nan),
-        scored["k"].to_numpy(dtype=np.float64),
-        position=scored["position"].to_numpy(dtype=np.float64),
-        contest=scored["contest_depth"].to_numpy(dtype=np.float64),
+        np.where(two, per_arm["method"].to_numpy(dtype=object), None),
+        np.array([_rank(r, a) for r, a in zip(per_arm["ranks"], per_arm["arm"], strict=True)]),
+        np.array([_rank(r, a) for r, a in zip(per_arm["ranks"], other, strict=True)]),
+        per_arm["k"].to_numpy(dtype=np.float64),
+        position=per_arm["position"].to_numpy(dtype=np.float64),
+        contest=per_arm["contest_depth"].to_numpy(dtype=np.float64),
     )
-    ranked = ~np.isnan(by_rank)
-    scored = scored.assign(
-        credit_a=np.where(
-            ranked, polarity * np.maximum(by_rank, 0.0), points.where(scored["team"] == "A", 0.0)
-        ),
-        credit_b=np.where(
-            ranked, polarity * np.maximum(-by_rank, 0.0), points.where(scored["team"] == "B", 0.0)
-        ),
+    polarity = per_arm["polarity"].astype("float64").to_numpy()
+    earns = (per_arm["team"] == per_arm["arm"]).to_numpy(dtype=bool) & per_arm["eligible"].to_numpy(
+        dtype=bool
     )
-    totals = scored.groupby("ranking_id")[["credit_a", "credit_b"]].sum()
-    out = imps.merge(totals, left_on="ranking_id", right_index=True, how="left")
-    out["clicked"] = out["ranking_id"].isin(totals.index)
-    out[["credit_a", "credit_b"]] = out[["credit_a", "credit_b"]].fillna(0).astype(float)
+    points = np.where(~np.isnan(by_rank), np.maximum(by_rank, 0.0), np.where(earns, 1.0, 0.0))
+    per_arm["credit"] = polarity * points
+    totals = per_arm.groupby(["ranking_id", "arm"])["credit"].sum()
     tol = rank_credit.TIE_TOLERANCE
-    out["outcome"] = "tie"
-    out.loc[out["credit_a"] > out["credit_b"] + tol, "outcome"] = "A"
-    out.loc[out["credit_a"] + tol < out["credit_b"], "outcome"] = "B"
-    out["contested_slots"] = out["slots"] - out["prefix_len"]
-    return finish_outcomes(out)
+    rows: list[dict[str, Any]] = []
+    for rid, user, ts, arms, first_team, slots, prefix in zip(
+        imps["ranking_id"], imps["user_id"], imps["ts"], imps["arms"], imps["first_team"],
+        imps["slots"].astype("int64"), imps["prefix_len"].astype("int64"), strict=True,
+    ):
+        for arm_a, arm_b in itertools.combinations(arms, 2):
+            a = float(totals.get((rid, arm_a), 0.0))
+            b = float(totals.get((rid, arm_b), 0.0))
+            rows.append(
+                {
+                    "ranking_id": rid,
+                    "user_id": user,
+                    "ts": ts,
+                    "arm_a": arm_a,
+                    "arm_b": arm_b,
+                    "credit_a": a,
+                    "credit_b": b,
+                    "outcome": "A" if a > b + tol else "B" if a + tol < b else "tie",
+                    "clicked": (rid, arm_a) in totals.index,
+                    "first_team": {arm_a: "A", arm_b: "B"}.get(first_team, "other"),
+                    "slots": int(slots),
+                    "contested_slots": int(slots) - int(prefix),
+                }
+            )
+    return finish_outcomes(pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS)))
 
 
 def clicks_by_position(events: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:

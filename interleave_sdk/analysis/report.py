@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import ReportError
 from .health import Check
+from .preference import PairAnalysis, PairResult, Preference
 from .sequential import SequentialVerdict
 from .stats import TARGET_POWER, Verdict
 
@@ -56,7 +57,13 @@ class AnalysisResultLike(Protocol):
     def experiment(self) -> str | None: ...
 
     @property
-    def arms(self) -> tuple[str, str]: ...
+    def arms(self) -> tuple[str, ...]: ...
+
+    @property
+    def preference(self) -> Preference: ...
+
+    @property
+    def pairs(self) -> Mapping[tuple[str, str], PairAnalysis]: ...
 
     @property
     def time_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None: ...
@@ -252,6 +259,129 @@ def format_table(
     return "\n".join(lines)
 
 
+def _pair_rows(pairs: Mapping[tuple[str, str], PairAnalysis]) -> list[tuple[str, str]]:
+    """One row per pair: wins, ΔAB with its interval, the sign test and the sequential decision."""
+    rows = []
+    for (a, b), pair in pairs.items():
+        v, sv = pair.verdict, pair.sequential
+        rows.append(
+            (
+                f"{a} vs {b}",
+                f"wins {v.wins_a:,}/{v.wins_b:,}/{v.ties:,}, ΔAB {_delta_text(v)}, "
+                f"p {_p(v.p_value)}, sequential {sv.decision} (p {_p(sv.p_value)})",
+            )
+        )
+    return rows
+
+
+def format_result(result: AnalysisResultLike) -> str:
+    """What ``interleave-sdk analyze`` prints: one answer for any number of arms.
+
+    Two arms: the verdict table (:func:`format_table`). Three or more: the best arm and the
+    preference matrix first, then each pair's statistics, then the counts, so no block speaks of
+    two arms where there are more.
+    """
+    health = getattr(result, "health", None)
+    versions = getattr(result, "schema_versions", None)
+    if len(result.arms) <= 2:
+        return format_table(
+            result.verdict,
+            result.matching,
+            result.data_quality,
+            sequential=result.sequential,
+            health=health,
+            schema_versions=versions,
+        )
+    pref, verdict = result.preference, result.verdict
+    title = (
+        f"Multileaving verdict, {len(pref.arms)} arms (unit: {verdict.unit}, "
+        f"α = {verdict.alpha:g}, seed {verdict.seed})"
+    )
+    rows = [
+        ("best arm", best_arm_text(pref)),
+        ("sequential best arm", sequential_best_text(pref)),
+        ("clicked impressions", f"{pref.impressions:,} compared at least one pair"),
+    ]
+    if versions is not None:
+        rows.append(("log schema versions", _versions_text(versions)))
+    lines = [*_aligned("Health", _health_rows(health)), ""] if health else []
+    lines += [*_aligned(title, rows), "", format_matrix(pref), ""]
+    lines += _aligned("Pairs (wins row/column/ties; ΔAB > 0: the first arm)", _pair_rows(result.pairs))
+    for heading, values in (("Feedback matching", result.matching), ("Data quality", result.data_quality)):
+        mapped = _mapping_rows(values)
+        if mapped:
+            lines += ["", *_aligned(heading, mapped)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The preference matrix (N arms)
+
+
+def _cell(pair: PairResult) -> str:
+    return f"{pair.wins}/{pair.losses}/{pair.ties} (p_holm {pair.p_holm:.3g})"
+
+
+def matrix_rows(pref: Preference) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the matrix: cell (i, j) reads 'wins/losses/ties (p_holm)' of i over j."""
+    header = ["arm", *pref.arms]
+    rows = [
+        [row, *("—" if col == row else _cell(pref.matrix[row][col]) for col in pref.arms)]
+        for row in pref.arms
+    ]
+    return header, rows
+
+
+def best_arm_text(pref: Preference) -> str:
+    if pref.best_arm is None:
+        return f"no arm beats every other significantly (Holm-corrected, α = {pref.alpha:g})"
+    return f"{pref.best_arm} beats every other arm (Holm-corrected sign tests, α = {pref.alpha:g})"
+
+
+def sequential_best_text(pref: Preference) -> str:
+    if pref.sequential_best_arm is None:
+        return "continue (no arm beats every other at any-look validity yet)"
+    return (
+        f"{pref.sequential_best_arm} beats every other arm (Holm-corrected always-valid "
+        f"p-values, α = {pref.alpha:g})"
+    )
+
+
+def format_matrix(pref: Preference) -> str:
+    """The matrix as aligned plain text, for the CLI."""
+    header, rows = matrix_rows(pref)
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = [f"Preference matrix (unit: {pref.unit}; wins/losses/ties of row over column)"]
+    for r in [header, *rows]:
+        lines.append(("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip())
+    lines.append(f"  best arm: {best_arm_text(pref)}")
+    lines.append(f"  sequential: {sequential_best_text(pref)}")
+    return "\n".join(lines)
+
+
+def matrix_markdown(pref: Preference) -> list[str]:
+    """The matrix as a Markdown section, for the report."""
+    header, rows = matrix_rows(pref)
+    lines = [
+        "## Preference matrix",
+        "",
+        f"Cell (row, column): {pref.unit}s preferring the row arm / the column arm / neither, "
+        "and the Holm-corrected sign-test p-value of the pair.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += [
+        "",
+        f"Best arm: {best_arm_text(pref)}.",
+        "",
+        f"Sequential: {sequential_best_text(pref)}.",
+        "",
+    ]
+    return lines
+
+
 # --------------------------------------------------------------------------------------------
 # Plots
 
@@ -279,8 +409,12 @@ def _floats(series: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
 
 def cumulative_figure(result: AnalysisResultLike) -> Figure:
     """ΔAB over time with the bootstrap interval (one look) and the confidence sequence (any look)."""
+    return pair_cumulative_figure(result.series, result.verdict, (result.arms[0], result.arms[-1]))
+
+
+def pair_cumulative_figure(series: pd.DataFrame, verdict: Verdict, arms: tuple[str, str]) -> Figure:
+    """The cumulative ΔAB plot of one pair (``arms``: the pair, the first in A's role)."""
     figure, axes = _figure()
-    series, verdict = result.series, result.verdict
     delta = _floats(series["delta_ab"]) if len(series) else np.zeros(0)
     if np.isfinite(delta).any():
         x = _floats(series["impressions_total"])
@@ -302,18 +436,22 @@ def cumulative_figure(result: AnalysisResultLike) -> Figure:
         axes.plot(x, delta, marker=".", label="ΔAB")
         axes.axhline(0.0, color="black", linewidth=0.8)
         axes.set_xlabel("interleaved impressions (in time order)")
-        axes.set_ylabel(f"ΔAB (> 0: users prefer {result.arms[0]})")
+        axes.set_ylabel(f"ΔAB (> 0: users prefer {arms[0]})")
         axes.legend(loc="best", fontsize=8)
     else:
         _no_data(axes, "no clicked impressions yet")
-    axes.set_title("Cumulative ΔAB")
+    axes.set_title(f"Cumulative ΔAB, {arms[0]} against {arms[1]}")
     return figure
 
 
 def p_value_figure(result: AnalysisResultLike) -> Figure:
     """Both p-values over time on a log scale, with the α line they are read against."""
+    return pair_p_value_figure(result.series, result.verdict, (result.arms[0], result.arms[-1]))
+
+
+def pair_p_value_figure(series: pd.DataFrame, verdict: Verdict, arms: tuple[str, str]) -> Figure:
+    """The p-value plot of one pair."""
     figure, axes = _figure()
-    series, verdict = result.series, result.verdict
     if len(series):
         x = _floats(series["impressions_total"])
         fixed = np.clip(_floats(series["p_value"]), 1e-300, 1.0)
@@ -328,7 +466,7 @@ def p_value_figure(result: AnalysisResultLike) -> Figure:
         axes.legend(loc="lower left", fontsize=8)
     else:
         _no_data(axes, "no impressions yet")
-    axes.set_title("p-values as impressions accumulate")
+    axes.set_title(f"p-values as impressions accumulate, {arms[0]} against {arms[1]}")
     return figure
 
 
@@ -403,7 +541,7 @@ def _sequential_headline(sequential: SequentialVerdict) -> str:
 
 
 def _about(result: AnalysisResultLike) -> list[str]:
-    a, b = result.arms
+    a, b = result.arms[0], result.arms[-1]
     experiment = f"`{result.experiment}`" if result.experiment else "(not named in the log)"
     lines = [
         f"- Experiment: {experiment}",
@@ -439,11 +577,6 @@ def _markdown(result: AnalysisResultLike) -> str:
     if versions:
         rows.append(("log schema versions", _versions_text(versions)))
     lines += _md_table(("statistic", "value"), rows)
-    preference = getattr(result, "preference", None)
-    if preference is not None and len(preference.arms) > 2:
-        from .multileave import matrix_markdown  # rendering only: the analysis computed it
-
-        lines += ["", *matrix_markdown(preference)]
     holdout = getattr(result, "holdout", None)
     if holdout is not None:  # the analysis computed it; rendering only
         lines += [
@@ -511,6 +644,91 @@ def _markdown(result: AnalysisResultLike) -> str:
     return "\n".join(lines)
 
 
+def pair_plot_files(index: int) -> dict[str, str]:
+    """The plot files of the ``index``-th pair (0-based, in the result's pair order), N >= 3."""
+    return {role: f"pair{index + 1}_{name}" for role, name in PLOT_FILES.items() if role != "click_share"}
+
+
+def _n_arm_headline(pref: Preference) -> str:
+    if pref.impressions == 0:
+        return "No clicked interleaved impressions yet: there is nothing to compare."
+    if pref.best_arm is None:
+        return (
+            f"No arm beats every other significantly at α = {pref.alpha:g} (Holm-corrected sign "
+            f"tests over {len(pref.arms) * (len(pref.arms) - 1) // 2} pairs); see the matrix."
+        )
+    return f"Users prefer **{pref.best_arm}** to every other arm ({best_arm_text(pref)})."
+
+
+def _n_arm_markdown(result: AnalysisResultLike) -> str:
+    """The report of three or more arms: the best arm and the matrix lead, then every pair."""
+    pref, verdict = result.preference, result.verdict
+    title = f"# Interleaving report: {result.experiment}" if result.experiment else (
+        "# Interleaving report"
+    )
+    experiment = f"`{result.experiment}`" if result.experiment else "(not named in the log)"
+    lines = [
+        title,
+        "",
+        f"- Experiment: {experiment}",
+        f"- Arms: {', '.join(f'**{arm}**' for arm in pref.arms)}, multileaved: every pair is "
+        "compared on the impressions that showed both.",
+    ]
+    if result.time_span is not None:
+        first, last = result.time_span
+        lines.append(f"- Impressions from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC.")
+    lines += [
+        "",
+        _n_arm_headline(pref),
+        "",
+        f"Sequential test: **{pref.sequential_best_arm or 'continue'}** "
+        f"({sequential_best_text(pref)}).",
+        "",
+        *matrix_markdown(pref),
+        "## Pairs",
+        "",
+        "Each pair's two-arm statistics, the first arm in A's role (ΔAB > 0: users prefer it). "
+        "Its p-values are per pair; the matrix's Holm-corrected ones decide.",
+        "",
+    ]
+    for n, ((a, b), pair) in enumerate(result.pairs.items()):
+        files = pair_plot_files(n)
+        lines += [f"### {a} against {b}", ""]
+        lines += _md_table(
+            ("statistic", "value"), _verdict_rows(pair.verdict) + _sequential_rows(pair.sequential)
+        )
+        lines += [
+            "",
+            f"![Cumulative ΔAB, {a} against {b}]({files['cumulative']})",
+            "",
+            f"![p-values, {a} against {b}]({files['p_value']})",
+            "",
+        ]
+    lines += [
+        "## Where clicks land",
+        "",
+        f"![Click share by position and team]({PLOT_FILES['click_share']})",
+        "",
+    ]
+    for heading, values in (("Feedback matching", result.matching), ("Data quality", result.data_quality)):
+        lines += [f"## {heading}", ""]
+        rows = _mapping_rows(values)
+        lines += _md_table(("count", "value"), rows) if rows else ["Nothing to report."]
+        lines.append("")
+    lines += [
+        "## Method",
+        "",
+        f"- Unit of analysis: **{verdict.unit}**. For each pair, a unit prefers the arm whose "
+        "items earned more credit over its clicked impressions that showed both arms.",
+        "- Each pair: the two-arm statistics (sign test, ΔAB with its bootstrap interval, "
+        "sequential test). Across pairs: Holm's step-down correction of the sign tests (fixed "
+        "horizon) and of the always-valid p-values (any look), family-wise error rate α.",
+        "- Best arm: the arm that beats every other arm after the correction.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def write_report(result: AnalysisResultLike, out_dir: str | Path) -> Path:
     """Write ``report.md`` and its PNG plots into ``out_dir`` (created if needed); return its path.
 
@@ -520,11 +738,20 @@ def write_report(result: AnalysisResultLike, out_dir: str | Path) -> Path:
     directory = Path(out_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        cumulative_figure(result).savefig(directory / PLOT_FILES["cumulative"])
-        p_value_figure(result).savefig(directory / PLOT_FILES["p_value"])
+        if len(result.arms) > 2:
+            for n, (arms, pair) in enumerate(result.pairs.items()):
+                files = pair_plot_files(n)
+                figure = pair_cumulative_figure(pair.series, pair.verdict, arms)
+                figure.savefig(directory / files["cumulative"])
+                pair_p_value_figure(pair.series, pair.verdict, arms).savefig(directory / files["p_value"])
+            text = _n_arm_markdown(result)
+        else:
+            cumulative_figure(result).savefig(directory / PLOT_FILES["cumulative"])
+            p_value_figure(result).savefig(directory / PLOT_FILES["p_value"])
+            text = _markdown(result)
         click_share_figure(result).savefig(directory / PLOT_FILES["click_share"])
         report = directory / REPORT_FILE
-        report.write_text(_markdown(result), encoding="utf-8")
+        report.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ReportError(str(directory), exc.strerror or str(exc)) from exc
     return report

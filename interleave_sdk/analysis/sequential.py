@@ -73,7 +73,7 @@ class SequentialVerdict:
     ``units`` counts the units with a clicked impression.
     """
 
-    decision: Decision
+    decision: str  # a role (A, B) or continue from the test; an arm's name in an analysis result
     p_value: float
     ci_low: float | None
     ci_high: float | None

@@ -25,9 +25,10 @@ from .sequential import SequentialVerdict, sequential_verdict
 UNITS: tuple[str, ...] = ("user", "impression")
 
 #: Columns of the outcomes table that the verdict reads: the contract's columns (defined once, in
-#: ``outcomes``) less ``ranking_id``, which no statistic uses, and ``ts``, which only series need.
+#: ``outcomes``) less ``ranking_id``, which no statistic uses, ``ts``, which only series need, and
+#: the pair's arm names (the verdict reads one pair's rows, in the roles A and B).
 OUTCOME_COLUMNS: tuple[str, ...] = tuple(
-    name for name in _CONTRACT_COLUMNS if name not in ("ranking_id", "ts")
+    name for name in _CONTRACT_COLUMNS if name not in ("ranking_id", "ts", "arm_a", "arm_b")
 )
 
 #: Level of the first-pick balance check: strict, because it flags a broken randomisation rather
@@ -201,6 +202,7 @@ class _Columns:
     clicked: _BoolArray
     credit_diff: _FloatArray
     first_a: _BoolArray
+    first_in_pair: _BoolArray  # the first slot went to one of the pair's two arms
     slots: _IntArray
     contested: _IntArray
     first_seen: _IntArray  # per cluster: the first row it appears on (the row order is time's)
@@ -277,13 +279,16 @@ def _prepare(outcomes: pd.DataFrame, unit: str) -> _Columns:
             clicked=np.zeros(0, dtype=np.bool_),
             credit_diff=np.zeros(0, dtype=np.float64),
             first_a=np.zeros(0, dtype=np.bool_),
+            first_in_pair=np.zeros(0, dtype=np.bool_),
             slots=empty,
             contested=empty,
             first_seen=empty,
         )
     _require(outcomes, OUTCOME_COLUMNS)
     code = np.array([1, -1, 0], dtype=np.int8)[_labels(outcomes, "outcome", ("A", "B", "tie"))]
-    first_a = _labels(outcomes, "first_team", ("A", "B")) == 0
+    # "other": a third arm of a multileaved list drafted first; the pair's balance check skips it.
+    first = _labels(outcomes, "first_team", ("A", "B", "other"))
+    first_a, first_in_pair = first == 0, first < 2
     clicked_col = outcomes["clicked"]
     if clicked_col.isna().any():
         raise OutcomesError("column 'clicked' has missing values")
@@ -309,6 +314,7 @@ def _prepare(outcomes: pd.DataFrame, unit: str) -> _Columns:
         clicked=clicked,
         credit_diff=credit_diff,
         first_a=first_a,
+        first_in_pair=first_in_pair,
         slots=slots,
         contested=contested,
         first_seen=first_seen,
@@ -433,13 +439,13 @@ def _verdict(
         low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
         ci_low, ci_high = float(low), float(high)
 
-    first_a = cols.first_a[:upto]
+    in_pair = cols.first_in_pair[:upto]
+    first_a = cols.first_a[:upto][in_pair]
     if unit == "user":
         # Seeding by user repeats a user's coin, so test one majority first pick per user.
-        firsts = np.bincount(
-            cols.user[:upto], weights=first_a.astype(np.float64), minlength=cols.n_users
-        )
-        shown = np.bincount(cols.user[:upto], minlength=cols.n_users)
+        users = cols.user[:upto][in_pair]
+        firsts = np.bincount(users, weights=first_a.astype(np.float64), minlength=cols.n_users)
+        shown = np.bincount(users, minlength=cols.n_users)
         first_p = sign_test(int((2 * firsts > shown).sum()), int((2 * firsts < shown).sum()))
     else:
         first_p = binomial_test_half(int(first_a.sum()), int(first_a.size))

@@ -63,7 +63,14 @@ def register(subparsers: Any) -> None:
         "--feedback",
         required=True,
         metavar="SOURCE",
-        help="feedback events: a .csv/.jsonl/.parquet path, or a postgresql:// DSN",
+        help="feedback events: a .csv/.jsonl/.parquet path, or a postgresql:// DSN; with "
+        "--engine athena, read in place: an s3:// prefix of files (--feedback-format) or "
+        "table:NAME",
+    )
+    parser.add_argument(
+        "--feedback-format",
+        choices=("json", "csv"),
+        help="with --engine athena and an s3:// --feedback: JSON lines (default) or CSV",
     )
     parser.add_argument(
         "--feedback-query",
@@ -227,6 +234,20 @@ def _engine(args: argparse.Namespace) -> Any:
 def _feedback_source(args: argparse.Namespace) -> Any:
     from ..analysis.sources import PostgresFeedback
 
+    if args.engine == "athena":
+        from ..analysis.athena import FeedbackInPlace
+
+        if args.feedback.startswith("s3://"):
+            return FeedbackInPlace(location=args.feedback, format=args.feedback_format or "json")
+        if args.feedback.startswith("table:") and not args.feedback_format:
+            return FeedbackInPlace(table=args.feedback.removeprefix("table:"))
+        raise AnalysisInputError(
+            "--engine athena reads feedback where it lies: give --feedback s3://bucket/prefix/ "
+            "(with --feedback-format for CSV) or --feedback table:NAME"
+        )
+    if args.feedback_format:
+        raise AnalysisInputError("--feedback-format only applies with --engine athena and s3:// feedback")
+
     if args.feedback.startswith(_POSTGRES_SCHEMES):
         if not args.feedback_query:
             raise AnalysisInputError("a postgresql:// --feedback needs --feedback-query")
@@ -257,9 +278,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Imported here, not at module level: the CLI's other commands never pay for pandas.
         from ..analysis.pipeline import analyze
-        from ..analysis.report import format_table, write_report
+        from ..analysis.report import format_result, write_report
 
         step, close = _progress_bar()
+        engine = _engine(args)  # its options are checked before the feedback's
         result = analyze(
             args.exposures,
             _feedback_source(args),
@@ -269,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
             negative=args.negative,
             negative_counts=args.negative_counts,
             window_hours=args.window_hours,
-            engine=_engine(args),
+            engine=engine,
             n_boot=args.n_boot,
             seed=args.seed,
             alpha=args.alpha,
@@ -304,20 +326,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.as_dict(), sort_keys=False, default=str))
     else:
-        print(
-            format_table(
-                result.verdict,
-                result.matching,
-                result.data_quality,
-                sequential=result.sequential,
-                health=result.health,
-                schema_versions=result.schema_versions,
-            )
-        )
-        if result.preference is not None and len(result.preference.arms) > 2:
-            from ..analysis.multileave import format_matrix
-
-            print(f"\n{format_matrix(result.preference)}")
+        print(format_result(result))
         if result.holdout is not None:
             print(f"\n{result.holdout.sentence()}")
     failed = [check.name for check in result.health if check.status == "fail"]

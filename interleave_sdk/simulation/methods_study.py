@@ -3,7 +3,7 @@
 For one world of the sample recommender with several model versions of known quality, every
 method serves lists drawn by the real ``interleave`` API from the same ranked requests, and the
 click models judge them. Per-impression credits come from the analysis's own definitions (credit
-rules, ``rank_credit``) and the statistics from the analysis's functions (``multileave``'s
+rules, ``rank_credit``) and the statistics from the analysis's functions (``preference``'s
 preference matrix and Holm correction, the sign test pinned to ``analysis.stats``), so the study
 measures the methods, not a second implementation. Run it with
 ``python -m interleave_sdk.simulation.methods_study --out DIR``; docs/multileaving.md holds the table.
@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..analysis import rank_credit
 from ..analysis.credit import get_credit_rule
-from ..analysis.multileave import Preference, holm, preference_from_credits
+from ..analysis.preference import Preference, holm, preference_from_credits
 from ..analysis.testing import arms_record
 from ..interleaving.api import Method, available_methods, interleave
 from ..interleaving.optimized import OptimizedInterleaver, warm_up

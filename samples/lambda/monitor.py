@@ -2,35 +2,35 @@
 
 An EventBridge schedule invokes ``handler`` once a day (template.yaml, "Quality monitoring"). It
 analyses the exposures of the last ``LOOKBACK_DAYS`` whole UTC days on Athena, with the feedback
-files under ``FEEDBACK_LOCATION``, and publishes per experiment:
+files under ``FEEDBACK_LOCATION`` (``FEEDBACK_FORMAT``: ``json`` lines or ``csv``; Athena reads them
+in place), and publishes per experiment, for two arms or more
+(``BASELINE_ARM``, default ``A``, names the baseline; every other arm is a challenger):
 
-- ``Decision``: +1 the challenger (B) wins, -1 the baseline (A) wins, 0 no decision yet;
-- ``Harm``: 1 when the baseline wins, i.e. the challenger is significantly worse (the alarm);
-- ``DeltaAB`` (when defined; above 0 users prefer A, below 0 B), ``PValue``, ``Impressions``
-  and ``ClickedImpressions``.
+- ``Decision``: +1 a challenger is decided best, -1 the baseline is, 0 no decision yet;
+- ``Harm``: 1 when some challenger is significantly worse than the baseline (the alarm);
+- ``PValue`` (the decision's always-valid p-value), and with two arms ``DeltaAB`` (when defined;
+  above 0 users prefer the first arm by name), ``Impressions`` and ``ClickedImpressions``.
 
-The decision is the anytime-valid one when the analysis reports it (``sequential``: safe to look
-at daily), otherwise the fixed-horizon verdict at the analysis' alpha. Settings come from the
-environment; every client is injectable, so the job runs against any endpoint (tests use moto).
+The decision is the anytime-valid one (``sequential``: safe to look at daily; with three or more
+arms Holm-corrected over the pairs), otherwise the fixed-horizon verdict at the analysis' alpha.
+Settings come from the environment; every client is injectable, so the job runs against any
+endpoint (tests use moto).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import boto3
 
 from interleave_sdk.analysis import analyze
-from interleave_sdk.analysis.athena import AthenaEngine, split_s3
+from interleave_sdk.analysis.athena import AthenaEngine, FeedbackInPlace
 
 NAMESPACE = "InterleaveSDK/Quality"
-DECISION_VALUES = {"B": 1.0, "A": -1.0, "continue": 0.0}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class MonitorSettings:
     workgroup: str = "primary"
     lookback_days: int = 1
     namespace: str = NAMESPACE
+    baseline: str = "A"
+    feedback_format: str = "json"
     window_hours: float = 24.0
 
     @classmethod
@@ -71,45 +73,54 @@ class MonitorSettings:
             workgroup=env.get("ATHENA_WORKGROUP") or "primary",
             lookback_days=int(env.get("LOOKBACK_DAYS") or 1),
             namespace=env.get("METRIC_NAMESPACE") or NAMESPACE,
+            baseline=env.get("BASELINE_ARM") or "A",
+            feedback_format=env.get("FEEDBACK_FORMAT") or "json",
             window_hours=float(env.get("WINDOW_HOURS") or 24),
         )
 
 
-def download_feedback(s3: Any, location: str, folder: Path) -> list[str]:
-    """Every feedback file (.csv, .jsonl, .parquet, ...) under an S3 prefix, copied locally."""
-    bucket, prefix = split_s3(location)
-    paths = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for number, obj in enumerate(page.get("Contents", [])):
-            if obj["Key"].endswith("/"):
-                continue
-            target = folder / f"{len(paths):05d}-{number}-{Path(obj['Key']).name}"
-            s3.download_file(bucket, obj["Key"], str(target))
-            paths.append(str(target))
-    if not paths:
-        raise ValueError(f"monitor: no feedback files under {location}")
-    return paths
-
-
 def decide(summary: Mapping[str, Any]) -> str:
-    """ "A", "B" or "continue": the sequential decision if present, else the fixed-horizon one."""
+    """The decided arm or "continue": the sequential decision if present, else the fixed one."""
     sequential = summary.get("sequential")
-    if isinstance(sequential, Mapping) and sequential.get("decision") in DECISION_VALUES:
+    if isinstance(sequential, Mapping) and isinstance(sequential.get("decision"), str):
         return str(sequential["decision"])
     winner = summary.get("winner")
-    return str(winner) if winner in ("A", "B") else "continue"
+    return str(winner) if isinstance(winner, str) and winner != "none" else "continue"
 
 
-def metric_data(summary: Mapping[str, Any], experiment: str, day: datetime) -> list[dict[str, Any]]:
+def harmed(summary: Mapping[str, Any], baseline: str) -> bool:
+    """Whether some challenger is significantly worse than the baseline, at any-look validity.
+
+    Two arms: the decision names the baseline. More: per pair with the baseline, its
+    Holm-corrected always-valid p-value below α and the pair's sequential test naming the baseline.
+    """
+    if len(summary.get("arms") or ()) <= 2:
+        return decide(summary) == baseline
+    alpha = float(summary.get("alpha", 0.05))
+    matrix = summary.get("preference_matrix") or {}
+    for pair in summary.get("pairs") or []:
+        arms = (pair.get("arm_a"), pair.get("arm_b"))
+        if baseline not in arms or pair.get("sequential", {}).get("decision") != baseline:
+            continue
+        other = arms[1] if arms[0] == baseline else arms[0]
+        if float(matrix.get(baseline, {}).get(other, {}).get("sequential_p_holm", 1.0)) < alpha:
+            return True
+    return False
+
+
+def metric_data(
+    summary: Mapping[str, Any], experiment: str, day: datetime, baseline: str = "A"
+) -> list[dict[str, Any]]:
     """The CloudWatch datums for one analysis, stamped with the end of the analysed range."""
     decision = decide(summary)
     values: dict[str, tuple[float, str]] = {
-        "Decision": (DECISION_VALUES[decision], "None"),
-        "Harm": (1.0 if decision == "A" else 0.0, "None"),
-        "PValue": (float(summary["p_value"]), "None"),
-        "Impressions": (float(summary["impressions_total"]), "Count"),
-        "ClickedImpressions": (float(summary["impressions"]), "Count"),
+        "Decision": (0.0 if decision == "continue" else -1.0 if decision == baseline else 1.0, "None"),
+        "Harm": (1.0 if harmed(summary, baseline) else 0.0, "None"),
+        "PValue": (float((summary.get("sequential") or summary)["p_value"]), "None"),
     }
+    if "impressions_total" in summary:  # two arms: the verdict's own counts
+        values["Impressions"] = (float(summary["impressions_total"]), "Count")
+        values["ClickedImpressions"] = (float(summary["impressions"]), "Count")
     if summary.get("delta_ab") is not None:
         values["DeltaAB"] = (float(summary["delta_ab"]), "None")
     dimensions = [{"Name": "Experiment", "Value": experiment}]
@@ -143,21 +154,21 @@ def run_monitor(
         s3=s3,
         **dict(engine_options or {}),
     )
-    with tempfile.TemporaryDirectory(prefix="monitor-feedback-") as folder:
-        feedback = download_feedback(s3, settings.feedback, Path(folder))
-        # The sequential test scores the impressions whose attribution window closed by now.
-        result = analyze(
-            None,
-            feedback,
-            engine=engine,
-            experiment=settings.experiment,
-            since=since,
-            until=until,
-            window_hours=settings.window_hours,
-            as_of=moment,
-        )
+    # Athena reads the feedback files where they lie: this function never downloads them.
+    feedback = FeedbackInPlace(location=settings.feedback, format=settings.feedback_format)
+    # The sequential test scores the impressions whose attribution window closed by now.
+    result = analyze(
+        None,
+        feedback,
+        engine=engine,
+        experiment=settings.experiment,
+        since=since,
+        until=until,
+        window_hours=settings.window_hours,
+        as_of=moment,
+    )
     summary = result.as_dict()
-    data = metric_data(summary, settings.experiment, until)
+    data = metric_data(summary, settings.experiment, until, settings.baseline)
     cloudwatch.put_metric_data(Namespace=settings.namespace, MetricData=data)
     return {
         "experiment": settings.experiment,

@@ -18,12 +18,13 @@ from typing import Any
 
 import boto3
 import duckdb
+import pandas as pd
 import pytest
 import sqlglot
 from botocore.config import Config
 
 from interleave_sdk.analysis import sql
-from interleave_sdk.analysis.athena import AthenaEngine
+from interleave_sdk.analysis.athena import AthenaEngine, FeedbackInPlace
 from interleave_sdk.analysis.engine import _COMPAT_MACROS
 
 from ..conftest import dummy_aws_credentials
@@ -112,6 +113,20 @@ def engine_for(aws: dict[str, Any], clock: FakeClock, **kw: Any) -> AthenaEngine
     )
 
 
+FEEDBACK_PREFIX = "feedback-store/"
+
+
+def in_place(aws: dict[str, Any], feedback: pd.DataFrame, fmt: str = "json") -> FeedbackInPlace:
+    """The team's feedback as files in its own bucket (set-up, not the run), read in place."""
+    frame = feedback.astype(object).where(feedback.notna(), None)
+    if fmt == "csv":
+        body = frame.to_csv(index=False).encode()
+    else:
+        body = b"".join(json.dumps(row, default=str).encode() + b"\n" for row in frame.to_dict("records"))
+    aws["s3"].put_object(Bucket=BUCKET, Key=f"{FEEDBACK_PREFIX}part-0.{fmt}", Body=body)
+    return FeedbackInPlace(location=f"s3://{BUCKET}/{FEEDBACK_PREFIX}", format=fmt)
+
+
 def left_in_bucket(aws: dict[str, Any]) -> list[str]:
     listed = aws["s3"].list_objects_v2(Bucket=BUCKET)
     return [obj["Key"] for obj in listed.get("Contents", [])]
@@ -120,6 +135,7 @@ def left_in_bucket(aws: dict[str, Any]) -> list[str]:
 # -- DuckDB standing in for Athena's query engine ---------------------------------------------
 
 
+_UNLOAD = re.compile(r"^UNLOAD \((.*)\) TO '([^']+)' WITH \(format = 'PARQUET'\)$", re.DOTALL)
 _CTAS = re.compile(r"^CREATE TABLE (\S+) WITH \((.*?)\) AS\n(.*)$", re.DOTALL)
 _EXTERNAL = re.compile(r"^CREATE EXTERNAL TABLE (\S+) \((.*?)\).*LOCATION '([^']+)'", re.DOTALL)
 _ATHENA_TYPES = {
@@ -153,10 +169,12 @@ class DuckDBAthena:
         self.con = duckdb.connect()
         for macro in _COMPAT_MACROS:
             self.con.execute(macro)
+        # Trino's ISO 8601 parser, for feedback files read in place (ts with an offset or Z).
+        self.con.execute("CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)")
         self.con.execute("CREATE SCHEMA db")
         item = (
             "STRUCT(item_id VARCHAR, position INTEGER, source_ranker VARCHAR,"
-            ' ranks STRUCT("A" INTEGER, "B" INTEGER))[]'
+            " ranks MAP(VARCHAR, INTEGER))[]"
         )
         columns = (
             "{'event': 'VARCHAR', 'ranking_id': 'VARCHAR', 'experiment': 'VARCHAR',"
@@ -198,11 +216,22 @@ class DuckDBAthena:
                 (local / Path(key).name).write_bytes(
                     self.aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
                 )
-            self.con.execute(
-                f"CREATE TABLE {name} AS SELECT * FROM read_ndjson('{local}/*', columns ="
-                " {'user_id': 'VARCHAR', 'item_id': 'VARCHAR', 'ts': 'VARCHAR',"
-                " 'kind': 'VARCHAR', 'ranking_id': 'VARCHAR'})"
-            )
+            types = ", ".join(f"'{c}': 'VARCHAR'" for c in ("user_id", "item_id", "ts", "kind", "ranking_id"))
+            if "OpenCSVSerde" in statement:
+                reader = f"read_csv('{local}/*', header = true, columns = {{{types}}})"
+            else:
+                reader = f"read_ndjson('{local}/*', columns = {{{types}}})"
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {reader}")
+            return [], []
+        if match := _UNLOAD.match(statement):
+            body, location = match.groups()
+            bucket, _, prefix = location[5:].partition("/")
+            local = self.scratch / f"unload-{len(list(self.scratch.iterdir()))}.parquet"
+            self.con.execute(f"COPY ({body}) TO '{local}' (FORMAT PARQUET)")
+            if self.con.execute(f"SELECT count(*) FROM '{local}'").fetchall()[0][0]:
+                # Athena writes no file for an empty result.
+                key = f"{prefix}part-0.parquet"
+                self.aws["s3"].put_object(Bucket=bucket, Key=key, Body=local.read_bytes())
             return [], []
         if match := _CTAS.match(statement):
             name, _, body = match.groups()

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from interleave_sdk.analysis.athena import AthenaEngine, Backoff
+from interleave_sdk.analysis.athena import AthenaEngine, Backoff, FeedbackInPlace
 from interleave_sdk.analysis.pipeline import analyze
 from interleave_sdk.errors import AnalysisInputError, AthenaQueryError
 
@@ -28,6 +28,7 @@ from .athena_stand_in import (
     FakeClock,
     Recorder,
     engine_for,
+    in_place,
     left_in_bucket,
     post,
 )
@@ -52,7 +53,7 @@ def test_submitted_sql_on_duckdb_gives_the_duckdb_engines_outcomes(aws, logs, tm
     stand_in = DuckDBAthena(aws, pattern, tmp_path)
     stand_in.hook(aws["athena"])
     filters = {"experiment": "home", "since": SINCE, "until": UNTIL}
-    got = analyze(None, feedback, engine=engine_for(aws, clock), **filters)
+    got = analyze(None, in_place(aws, feedback), engine=engine_for(aws, clock), **filters)
     expected = analyze(pattern, feedback, engine="duckdb", **filters)
 
     pd.testing.assert_frame_equal(got.outcomes, expected.outcomes)
@@ -71,9 +72,12 @@ def test_submitted_sql_parses_as_trino_and_prunes_by_day(aws, logs, tmp_path):
     pattern, feedback = logs
     recorder = Recorder(aws["athena"])
     DuckDBAthena(aws, pattern, tmp_path).hook(aws["athena"])
-    analyze(None, feedback, engine=engine_for(aws, FakeClock()), experiment="home", since=SINCE, until=UNTIL)
+    engine = engine_for(aws, FakeClock())
+    analyze(None, in_place(aws, feedback), engine=engine, experiment="home", since=SINCE, until=UNTIL)
     for statement in recorder.statements:
-        assert len(sqlglot.parse(statement, read="trino")) == 1, statement[:80]
+        unload = re.match(r"^UNLOAD \((.*)\) TO 's3://[^']+' WITH \(.*\)$", statement, re.S)
+        query = unload.group(1) if unload else statement  # sqlglot has no UNLOAD; its query parses
+        assert len(sqlglot.parse(query, read="trino")) == 1, statement[:80]
     (reads_log,) = [s for s in recorder.statements if "db.log_log" in s]
     # since minus the hour of delivery lag; until plus the 24 h window plus the lag.
     assert "dt >= '2026/11/23'" in reads_log and "dt <= '2026/11/27'" in reads_log
@@ -87,7 +91,7 @@ def test_run_leaves_no_tables_and_no_objects(aws, logs, tmp_path):
     recorder = Recorder(aws["athena"])
     DuckDBAthena(aws, pattern, tmp_path).hook(aws["athena"])
     aws["s3"].put_object(Bucket=BUCKET, Key="athena/keep-me.txt", Body=b"not ours")
-    analyze(None, feedback, engine=engine_for(aws, FakeClock()), since=SINCE)
+    analyze(None, in_place(aws, feedback), engine=engine_for(aws, FakeClock()), since=SINCE)
     created = {
         m.group(1)
         for s in recorder.statements
@@ -96,7 +100,7 @@ def test_run_leaves_no_tables_and_no_objects(aws, logs, tmp_path):
     }
     dropped = {s.split()[-1] for s in recorder.statements if s.startswith("DROP TABLE IF EXISTS")}
     assert created and created == dropped
-    assert left_in_bucket(aws) == ["athena/keep-me.txt"]
+    assert left_in_bucket(aws) == ["athena/keep-me.txt", "feedback-store/part-0.json"]
 
 
 def test_polls_with_backoff_until_the_query_succeeds(aws):
@@ -136,11 +140,11 @@ def test_a_failed_query_raises_its_reason_and_still_cleans_up(aws, logs):
         {"State": "FAILED", "StateChangeReason": "SYNTAX_ERROR: line 1:1"},
     )
     with pytest.raises(AthenaQueryError, match="FAILED: SYNTAX_ERROR") as caught:
-        analyze(None, feedback, engine=engine_for(aws, FakeClock()), since=SINCE)
+        analyze(None, in_place(aws, feedback), engine=engine_for(aws, FakeClock()), since=SINCE)
     assert caught.value.query_id in recorder.ids
     dropped = [s for s in recorder.statements if s.startswith("DROP TABLE IF EXISTS")]
     assert len(dropped) == 2  # the feedback table and the CTAS that failed
-    assert left_in_bucket(aws) == []
+    assert left_in_bucket(aws) == ["feedback-store/part-0.json"]
 
 
 def test_a_query_past_its_timeout_is_stopped_and_cleaned_up(aws, logs):
@@ -151,13 +155,13 @@ def test_a_query_past_its_timeout_is_stopped_and_cleaned_up(aws, logs):
     clock = FakeClock()
     engine = engine_for(aws, clock, timeout_seconds=30.0)
     with pytest.raises(AthenaQueryError, match="TIMED_OUT") as caught:
-        analyze(None, feedback, engine=engine)
+        analyze(None, in_place(aws, feedback), engine=engine)
     assert sum(clock.sleeps) == pytest.approx(30.0)
     plain = boto3.client("athena", region_name=REGION, endpoint_url=aws["url"])
     stopped = plain.get_query_execution(QueryExecutionId=caught.value.query_id)
     assert stopped["QueryExecution"]["Status"]["State"] == "CANCELLED"
     assert sum(s.startswith("DROP TABLE IF EXISTS") for s in recorder.statements) == 2
-    assert left_in_bucket(aws) == []
+    assert left_in_bucket(aws) == ["feedback-store/part-0.json"]
 
 
 def test_engine_refuses_files_and_bad_settings(aws):
@@ -274,10 +278,8 @@ def test_an_unreachable_endpoint_is_an_analysis_error_not_a_traceback(tmp_path):
         client=refused("athena"),
         s3=refused("s3"),
     )
-    feedback = pd.DataFrame(
-        {"user_id": ["u"], "item_id": ["i"], "ts": ["2026-11-23T00:00:00Z"], "kind": ["click"]}
-    )
-    with pytest.raises(AnalysisError, match="PutObject \\(feedback upload\\) failed"):
+    feedback = FeedbackInPlace(location=f"s3://{BUCKET}/feedback/")
+    with pytest.raises(AnalysisError, match="StartQueryExecution failed"):
         analyze(None, feedback, engine=engine)
 
 

@@ -261,7 +261,7 @@ def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_p
     """--engine athena with its options (over moto HTTP) prints the verdict --engine duckdb prints."""
     import boto3
 
-    from .athena_stand_in import OUTPUT, REGION, DuckDBAthena
+    from .athena_stand_in import OUTPUT, REGION, DuckDBAthena, in_place
     from .two_experiments import two_experiment_logs
 
     pattern, feedback = two_experiment_logs(tmp_path)
@@ -269,13 +269,14 @@ def test_engine_athena_from_the_command_line_gives_the_duckdb_verdict(aws, tmp_p
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws["url"])
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.Session(region_name=REGION))
     DuckDBAthena(aws, pattern, tmp_path).hook(boto3.DEFAULT_SESSION)
-    common = ["analyze", "--feedback", str(tmp_path / "fb.csv"), "--format", "json"]
-    common += ["--experiment", "search", "--since", "2026-11-24", "--until", "2026-11-26"]
-    athena = ["--engine", "athena", "--athena-database", "db", "--athena-table", "log"]
-    athena += ["--athena-output", OUTPUT, "--athena-workgroup", "primary", "--region", REGION]
-    assert main([*common, *athena]) == 0
+    place = in_place(aws, feedback, "csv").location
+    common = ["--format", "json", "--experiment", "search", "--since", "2026-11-24", "--until", "2026-11-26"]
+    athena = ["analyze", "--feedback", place, "--feedback-format", "csv", "--engine", "athena"]
+    athena += ["--athena-database", "db", "--athena-table", "log", "--athena-output", OUTPUT]
+    athena += ["--athena-workgroup", "primary", "--region", REGION]
+    assert main([*athena, *common]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert main([*common, "--exposures", pattern]) == 0
+    assert main(["analyze", "--feedback", str(tmp_path / "fb.csv"), *common, "--exposures", pattern]) == 0
     expected = json.loads(capsys.readouterr().out)
     verdict = [k for k in expected if k not in ("data_quality", "parameters", "health")]
     # Fallbacks and short arms are tallied from log files; a table is not scanned for them.

@@ -73,6 +73,7 @@ def run(world: dict[str, Any], experiment: str) -> dict[str, Any]:
             "ATHENA_TABLE": "log",
             "ATHENA_OUTPUT": OUTPUT,
             "FEEDBACK_LOCATION": f"s3://{BUCKET}/feedback/",
+            "FEEDBACK_FORMAT": "csv",
             "WINDOW_HOURS": "1",  # clicks come within seconds: every window closed by NOW
         }
     )
@@ -127,3 +128,26 @@ def test_missing_settings_are_named():
         monitor.MonitorSettings.from_env(
             {"EXPERIMENT": "home", "ATHENA_DATABASE": "db", "ATHENA_TABLE": "log"}
         )
+
+
+def test_three_arms_publish_the_sequential_best_arm_and_harm(tmp_path):
+    """Three arms, C best and the baseline A worst: Decision +1 (a challenger) and Harm 0; with C
+    as the baseline, every other arm is worse than it: Decision -1 and Harm 1."""
+    from interleave_sdk.analysis import analyze
+
+    from .conftest import event, events
+    from .test_multileave import three
+
+    items = [("x", "A", 1, 2, 3), ("y", "B", 2, 1, 2), ("z", "C", 3, 3, 1)]
+    log = [three(f"r{u}", f"u{u}", u, items) for u in range(40)]
+    clicks = [event(f"u{u}", "z", u + 1, rid=f"r{u}") for u in range(40)]
+    path = write_json_lines(tmp_path / "log.jsonl", log)
+    # A short window: the impressions' windows have closed, so the sequential test scores them.
+    summary = analyze(path, events(*clicks), n_boot=10, window_hours=0.001).as_dict()
+    monitor = load_monitor()
+    assert monitor.decide(summary) == summary["sequential_best_arm"] == "C"
+    as_a = {d["MetricName"]: d["Value"] for d in monitor.metric_data(summary, "home", NOW, "A")}
+    assert (as_a["Decision"], as_a["Harm"]) == (1.0, 0.0)
+    as_c = {d["MetricName"]: d["Value"] for d in monitor.metric_data(summary, "home", NOW, "C")}
+    assert (as_c["Decision"], as_c["Harm"]) == (-1.0, 1.0)
+    assert as_c["PValue"] < 0.05

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interleave_sdk.analysis.multileave import holm, preference_from_credits
 from interleave_sdk.analysis.pipeline import analyze
+from interleave_sdk.analysis.preference import holm, preference_from_credits
 from interleave_sdk.analysis.testing import arms_record, write_json_lines
 
 from .conftest import at, event, events, rec
@@ -86,7 +86,10 @@ def test_preference_matrix_json_shape(tmp_path):
     for row in ARMS3:
         assert set(matrix[row]) == set(ARMS3) - {row}
         for cell in matrix[row].values():
-            assert set(cell) == {"wins", "losses", "ties", "p_value", "p_holm"}
+            assert set(cell) == {"wins", "losses", "ties", "p_value", "p_holm"} | {
+                "sequential_p",
+                "sequential_p_holm",
+            }
             assert 0.0 <= cell["p_value"] <= cell["p_holm"] <= 1.0
     # C won every user against both others: 12 of 12 gives p = 2 / 2**12 per pair.
     assert matrix["C"]["A"]["p_value"] == pytest.approx(2 / 2**12)
@@ -201,10 +204,10 @@ def test_multileaving_sample_finds_the_order_it_simulates(run_sample):
 
 
 def test_both_engines_attribute_multileaved_lines_alike(tmp_path):
-    """Random three-arm lines with messy feedback: DuckDB and pandas give the same credits."""
-    from interleave_sdk.analysis.credit import get_credit_rule
-    from interleave_sdk.analysis.multileave import arm_credits
-    from interleave_sdk.analysis.sources import load_feedback
+    """Random three-arm lines with messy feedback: DuckDB and pandas give the same outcomes."""
+    import pandas as pd
+
+    from interleave_sdk.analysis.pipeline import attribute
     from interleave_sdk.analysis.testing import merged_record, synthetic_feedback
     from interleave_sdk.interleaving.api import interleave
 
@@ -215,21 +218,15 @@ def test_both_engines_attribute_multileaved_lines_alike(tmp_path):
         merged = interleave("team_draft_v1", lists, 6, rng)
         records.append(merged_record(f"r{n}", f"u{rng.randrange(60)}", at(3 * n), lists, merged))
     path = write_json_lines(tmp_path / "log.jsonl", records)
-    feedback = load_feedback(synthetic_feedback(records, 900, seed=3)).frame
-    kwargs = {
-        "rule": get_credit_rule("competitive"),
-        "kinds": {"click": 1, "like": 1, "nope": -1},
-        "negative_counts": True,
-        "window_seconds": 3600,
-    }
-    sql = arm_credits(path, feedback, engine="duckdb", **kwargs)
-    ref = arm_credits(path, feedback, engine="pandas", **kwargs)
-    import pandas as pd
-
+    feedback = synthetic_feedback(records, 900, seed=3)
+    kwargs = {"credit": "competitive", "negative_counts": True, "window_hours": 1.0}
+    sql, _ = attribute(path, feedback, engine="duckdb", **kwargs)
+    ref, _ = attribute(path, feedback, engine="pandas", **kwargs)
     pd.testing.assert_frame_equal(sql.events, ref.events)
-    assert np.array_equal(sql.credits, ref.credits, equal_nan=True)
+    pd.testing.assert_frame_equal(sql.outcomes, ref.outcomes)
     assert set(sql.events["status"]) >= {"ranking_id", "window", "before_exposure"}
-    assert np.nansum(np.abs(sql.credits)) > 100
+    assert len(sql.outcomes) == 3 * 400  # one row per impression and pair
+    assert (sql.outcomes["credit_a"] + sql.outcomes["credit_b"]).abs().sum() > 100
 
 
 def test_filters_select_multileaved_lines_too(tmp_path):

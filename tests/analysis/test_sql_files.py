@@ -11,8 +11,7 @@ from sqlglot import exp
 
 from interleave_sdk.analysis import sql
 from interleave_sdk.analysis.credit import available_credit_rules, get_credit_rule
-from interleave_sdk.analysis.engine import _COMPAT_MACROS, kinds_relation
-from interleave_sdk.analysis.rank_credit import sql_delta
+from interleave_sdk.analysis.engine import _COMPAT_MACROS, RANK_DELTA, kinds_relation
 from interleave_sdk.errors import AnalysisError
 
 #: Placeholder values that make each step a complete query over named tables.
@@ -36,10 +35,7 @@ def rendered(step: str, rule: str = "competitive") -> str:
     if "eligible" in values:
         values["eligible"] = get_credit_rule(rule).sql_eligible
     if "rank_delta" in values:
-        values["rank_delta"] = sql_delta(
-            method="m.method", rank_a="x.rank_a", rank_b="x.rank_b", k="m.k", position="x.position",
-            contest="m.contest_depth",
-        )
+        values["rank_delta"] = RANK_DELTA
     return sql.render(step, **values)
 
 
@@ -106,7 +102,7 @@ def test_steps_run_on_duckdb_in_order():
         "CREATE TABLE ranking_log (event VARCHAR, ranking_id VARCHAR, experiment VARCHAR,"
         " user_id VARCHAR, ts VARCHAR, served VARCHAR, dt VARCHAR, item_ids VARCHAR[],"
         " positions INTEGER[], teams VARCHAR[],"
-        " ranks_a INTEGER[], ranks_b INTEGER[], method VARCHAR, k VARCHAR, contest_depth VARCHAR,"
+        " ranks MAP(VARCHAR, INTEGER)[], method VARCHAR, k VARCHAR, contest_depth VARCHAR,"
         " schema_version VARCHAR)"
     )
     con.execute(

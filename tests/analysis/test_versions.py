@@ -13,7 +13,7 @@ from interleave_sdk.analysis.testing import synthetic_feedback, synthetic_rankin
 from interleave_sdk.analysis.versions import is_known
 from interleave_sdk.cli import main
 
-from .athena_stand_in import DuckDBAthena, FakeClock, engine_for
+from .athena_stand_in import DuckDBAthena, FakeClock, engine_for, in_place
 
 
 def future_log(tmp_path):
@@ -42,7 +42,8 @@ def test_athena_refuses_the_same_lines(aws, tmp_path):
     """The Athena engine's SQL (run as sent on DuckDB) refuses and counts them alike."""
     log, feedback = future_log(tmp_path)
     DuckDBAthena(aws, log, tmp_path).hook(aws["athena"])
-    got = analyze(None, feedback, engine=engine_for(aws, FakeClock()), n_boot=10, series_points=0)
+    engine = engine_for(aws, FakeClock())
+    got = analyze(None, in_place(aws, feedback), engine=engine, n_boot=10, series_points=0)
     expected = analyze(log, feedback, engine="duckdb", n_boot=10, series_points=0)
     assert got.schema_versions == expected.schema_versions == {
         "read": {"1": 79, "1.3": 1},

@@ -61,7 +61,14 @@ def test_fast_path_equals_the_full_analysis(tmp_path, pool, arms, method, credit
     assert slow.arms == tuple(sorted(arms))
     for row in arms:
         for col, cell in slow.matrix[row].items():
-            assert cell == run.preference.matrix[row][col]
+            fast = run.preference.matrix[row][col]  # the fast path has no sequential test
+            assert (cell.wins, cell.losses, cell.ties, cell.p_value, cell.p_holm) == (
+                fast.wins,
+                fast.losses,
+                fast.ties,
+                fast.p_value,
+                fast.p_holm,
+            )
     assert run.clicks.any(axis=1).sum() > 50
     if method == "optimized_v1":
         assert set(d.methods) == {"optimized_v1"}

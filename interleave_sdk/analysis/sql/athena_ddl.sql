@@ -15,6 +15,9 @@
 -- tables; {table}_exposure_items joins to {table}_rankings on ranking_id for them.
 -- method and k (the interleaving method that produced the list and its length) are declared as
 -- text, the type the analysis reads them as, for the credit of optimized and multileaved lists.
+-- Each item's ranks are a map from arm name to rank: any number of arms, named anything. The
+-- SerDe is case-sensitive because its case-insensitive mode lowercases map keys, that is the arms'
+-- names (the SDK's field names are lowercase, and its EMF members differ from them in letters).
 -- Lines that are not JSON read as rows whose every column is NULL ('ignore.malformed.json');
 -- rankings.sql then counts them as not interleaved, like objects without a served field.
 CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
@@ -29,11 +32,11 @@ CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{table} (
     k string,
     contest_depth string,
     items array<struct<item_id: string, position: int, source_ranker: string,
-        ranks: struct<a: int, b: int>>>
+        ranks: map<string, int>>>
 )
 PARTITIONED BY (dt string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-WITH SERDEPROPERTIES ('ignore.malformed.json' = 'true', 'case.insensitive' = 'true')
+WITH SERDEPROPERTIES ('ignore.malformed.json' = 'true', 'case.insensitive' = 'false')
 LOCATION '{location}'
 TBLPROPERTIES (
     'projection.enabled' = 'true',
@@ -62,8 +65,7 @@ SELECT
     transform(items, i -> i.item_id) AS item_ids,
     transform(items, i -> i.position) AS positions,
     transform(items, i -> i.source_ranker) AS teams,
-    transform(items, i -> i.ranks.a) AS ranks_a,
-    transform(items, i -> i.ranks.b) AS ranks_b
+    transform(items, i -> i.ranks) AS ranks
 FROM {database}.{table};
 
 -- The checked, deduplicated rankings of every experiment: rankings.sql over the view above.

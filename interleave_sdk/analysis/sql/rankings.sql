@@ -1,10 +1,11 @@
 -- Step 1 of 6: check and deduplicate ranking records (one output row per input record).
 -- Input {ranking_log}: event, ranking_id, experiment, user_id, ts (ISO 8601 text ending in Z),
 -- served, schema_version (text), dt (the day partition on Athena, yyyy/MM/dd), and the items
--- as parallel arrays:
--- item_ids, positions, teams (source_ranker), ranks_a, ranks_b, plus method, k and contest_depth
--- (text: what optimized credit and the short-arm rule read, see rank_credit.py and credit.py.
--- contest_depth is absent, NULL, on lines written before it was logged). Each engine's reader
+-- as parallel arrays: item_ids, positions, teams (source_ranker), ranks (per item, a map from
+-- every arm's name to the item's rank in that arm's list: the arms are data, named by the line),
+-- plus method, k and contest_depth (text: what optimized credit and the short-arm rule read, see
+-- rank_credit.py and credit.py; contest_depth is absent, NULL, on lines written before it was
+-- logged). Each engine's reader
 -- builds this shape (engine.py
 -- for DuckDB, a view in athena_ddl.sql for Athena).
 -- The records analysed are those for which {keep} holds: a condition over the parsed columns
@@ -31,8 +32,7 @@ WITH parsed AS (
         item_ids,
         positions,
         teams,
-        ranks_a,
-        ranks_b,
+        ranks,
         method,
         CASE WHEN regexp_like(k, '^[0-9]{1,9}$') THEN TRY_CAST(k AS integer) END AS k,
         CASE
@@ -74,8 +74,7 @@ SELECT
     item_ids,
     positions,
     teams,
-    ranks_a,
-    ranks_b,
+    ranks,
     method,
     k,
     contest_depth,
