@@ -330,7 +330,7 @@ class DuckDBEngine:
             " list_transform(items, lambda i: i.item_id) AS item_ids,"
             " list_transform(items, lambda i: i.position) AS positions,"
             " list_transform(items, lambda i: i.source_ranker) AS teams,"
-            " list_transform(items, lambda i: i.ranks) AS ranks, method, k"
+            " list_transform(items, lambda i: i.ranks) AS ranks, method, k, contest_depth"
             f" FROM read_ndjson({file_list}, columns = {_LOG_COLUMNS}, ignore_errors = true)"
         )
         all_null = " AND ".join(f"{name} IS NULL" for name in _LOG_FIELDS)

@@ -19,31 +19,33 @@ WITH drafted AS (
     FROM {exposure_items}
 )
 SELECT
-    ranking_id,
-    max(user_id) AS user_id,
-    max(ts) AS ts,
-    max(arms) AS arms,
-    max(CASE WHEN position = 1 THEN team END) AS first_team,
+    d.ranking_id,
+    max(d.user_id) AS user_id,
+    max(d.ts) AS ts,
+    max(d.arms) AS arms,
+    max(CASE WHEN d.position = 1 THEN d.team END) AS first_team,
     count(*) AS slots,
-    max(method) AS method,
-    coalesce(max(k), count(*)) AS k,
+    max(d.method) AS method,
+    coalesce(max(d.k), count(*)) AS k,
     coalesce(
         min(
-            CASE WHEN cardinality(array_remove(map_values(ranks), position)) > 0 THEN position END
+            CASE WHEN cardinality(array_remove(map_values(d.ranks), d.position)) > 0 THEN d.position END
         ) - 1,
         count(*)
     ) AS prefix_len,
     coalesce(
-        max(contest_depth),
+        max(d.contest_depth),
         CASE
-            WHEN max(method) = 'team_draft_v1'
-                AND max(CASE WHEN cardinality(arms) * own_before > position - 1 THEN 1 ELSE 0 END) = 1
+            WHEN max(d.method) = 'team_draft_v1'
+                AND max(
+                    CASE WHEN cardinality(d.arms) * d.own_before > d.position - 1 THEN 1 ELSE 0 END
+                ) = 1
                 THEN CASE
-                    WHEN count(DISTINCT team) < max(cardinality(arms)) THEN 0
-                    ELSE max(cardinality(arms)) * min(team_picks)
+                    WHEN count(DISTINCT d.team) < max(cardinality(d.arms)) THEN 0
+                    ELSE max(cardinality(d.arms)) * min(d.team_picks)
                 END
         END,
         count(*)
     ) AS contest_depth
-FROM drafted
-GROUP BY ranking_id
+FROM drafted AS d
+GROUP BY d.ranking_id
