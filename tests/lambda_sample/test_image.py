@@ -2,8 +2,8 @@
 
 The image cannot be built on the test machines (no Docker), so this test carries out what the
 Dockerfile says: each ``COPY`` copies the same files, each ``RUN pip install`` installs the same
-requirement with the same installer options into the folder (``--target``, from the locally cached
-wheels, offline), and the ``CMD`` handler is then invoked by a fresh interpreter that sees only
+requirement with the same installer options into the folder (``--target``; from the installer's
+cache when it holds the wheels, from the package index otherwise, as the image build would), and the ``CMD`` handler is then invoked by a fresh interpreter that sees only
 that folder and the standard library (``-I -S``), against SSM over HTTP. A file the Dockerfile
 forgets to copy, or a dependency the package forgets to declare, fails here.
 """
@@ -83,12 +83,13 @@ class Image:
                 raise AssertionError(f"the test does not know how to carry out RUN {command!r}")
 
     def pip_install(self, options: list[str]) -> None:
-        """The same requirement and options, installed into the folder from the local cache."""
+        """The same requirement and options, installed into the folder (cache first, then the index:
+        a fresh machine has an empty cache, so the test must not be offline)."""
         kept = [self.image_argument(o) for o in options if o not in _CACHE_ONLY]
         uv = Path(sys.executable).with_name("uv")
         subprocess.run(
             [str(uv), "pip", "install", "--python", sys.executable, "--target", str(self.site),
-             "--offline", "--quiet", *kept],
+             "--quiet", *kept],
             check=True, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
 
