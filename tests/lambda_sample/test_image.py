@@ -3,7 +3,8 @@
 The image cannot be built on the test machines (no Docker), so this test carries out what the
 Dockerfile says: each ``COPY`` copies the same files, each ``RUN pip install`` installs the same
 requirement with the same installer options into the folder (``--target``; from the installer's
-cache when it holds the wheels, from the package index otherwise, as the image build would), and the ``CMD`` handler is then invoked by a fresh interpreter that sees only
+cache when it holds the wheels, from the package index otherwise, as the image build would), and
+the ``CMD`` handler is then invoked by a fresh interpreter that sees only
 that folder and the standard library (``-I -S``), against SSM over HTTP. A file the Dockerfile
 forgets to copy, or a dependency the package forgets to declare, fails here.
 """
